@@ -1,0 +1,3 @@
+from score_broker.cli import main
+
+raise SystemExit(main())

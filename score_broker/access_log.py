@@ -1,0 +1,68 @@
+"""One access-log line per request, with any bearer token replaced by a short hash."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("score_broker.access")
+_SIGNATURE = re.compile(r"((?:^|&)(?:X-Amz-Signature|Signature|sig)=)[^&]*", re.IGNORECASE)
+
+
+def token_hash(authorization: str) -> str:
+    """A short, stable hash of a bearer token, safe to log."""
+    token = authorization[7:] if authorization[:7].lower() == "bearer " else authorization
+    return hashlib.sha256(token.strip().encode()).hexdigest()[:12]
+
+
+def redact_query(query: str) -> str:
+    """The query string with URL signatures masked."""
+    return _SIGNATURE.sub(r"\1***", query)
+
+
+class AccessLogMiddleware:
+    """Pure ASGI middleware, so streamed bodies are not buffered."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        facts: dict[str, Any] = {"status": 500, "bytes": 0}
+
+        async def observe(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                facts["status"] = message["status"]
+            elif message["type"] == "http.response.body":
+                facts["bytes"] += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            headers = {
+                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
+            }
+            client = headers.get("x-forwarded-for") or (scope.get("client") or ("-",))[0]
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = scope["path"] + (f"?{redact_query(query)}" if query else "")
+            authorization = headers.get("authorization")
+            log.info(
+                '%s "%s %s" %d %d %.1fms ua="%s" token=%s',
+                client,
+                scope["method"],
+                target,
+                facts["status"],
+                facts["bytes"],
+                (time.perf_counter() - started) * 1000,
+                headers.get("user-agent", "unknown"),
+                token_hash(authorization) if authorization else "-",
+            )

@@ -1,0 +1,1 @@
+"""HTTP routes: Score's REST API, health, and the local store's data plane."""

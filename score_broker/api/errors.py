@@ -1,0 +1,82 @@
+"""Turning errors into Score's status codes, with a one-line reason and never a stack trace.
+
+Bodies are shaped like Spring Boot's error JSON that Score sends (`timestamp`, `status`,
+`error`, `path`), plus the `message` Score leaves out, so people can see what went wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from score_broker.errors import (
+    BrokerError,
+    InvalidRequest,
+    NotFound,
+    ObjectExists,
+    StorageUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS_OF: list[tuple[type[BrokerError], int]] = [
+    (InvalidRequest, 400),
+    (NotFound, 404),
+    (StorageUnavailable, 503),
+    (ObjectExists, 500),
+]
+
+
+def error_response(request: Request, status: int, message: str) -> JSONResponse:
+    body = {
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "status": status,
+        "error": HTTPStatus(status).phrase,
+        "message": message,
+        "path": request.url.path,
+    }
+    return JSONResponse(body, status_code=status)
+
+
+def _describe_validation(error: RequestValidationError) -> str:
+    first = error.errors()[0]
+    location = first.get("loc", ())
+    name = str(location[-1]) if location else "parameter"
+    kind = "query parameter" if location and location[0] == "query" else str(location[0])
+    if first.get("type") == "missing":
+        return f"Required {kind} '{name}' is missing."
+    expected = {"int_parsing": "an integer", "bool_parsing": "true or false"}
+    return f"The {kind} '{name}' must be {expected.get(first.get('type', ''), 'valid')}."
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BrokerError)
+    async def broker_error(request: Request, error: BrokerError) -> JSONResponse:
+        for kind, status in STATUS_OF:
+            if isinstance(error, kind):
+                if status >= 500:
+                    log.warning("%s %s: %s", request.method, request.url.path, error)
+                return error_response(request, status, str(error))
+        log.error("%s %s: %s", request.method, request.url.path, error)
+        return error_response(request, 500, str(error))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        return error_response(request, 400, _describe_validation(error))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return error_response(request, error.status_code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error in %s %s", request.method, request.url.path)
+        return error_response(
+            request, 500, "Internal error in the broker; its log has the details."
+        )

@@ -1,0 +1,174 @@
+"""Broker configuration: a TOML file, then environment variables, then command-line flags.
+
+Every key can be set by an environment variable named `SCORE_BROKER_` followed by its section
+path and key in upper case, joined by `_`: `[storage.s3] endpoint_url` is
+`SCORE_BROKER_STORAGE_S3_ENDPOINT_URL`, `[server] port` is `SCORE_BROKER_SERVER_PORT`.
+The configuration file is `--config FILE`, else `$SCORE_BROKER_CONFIG`, else `broker.toml` in
+the user configuration directory if it exists. With none, the broker runs on the local store in
+the user data directory.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+APP_NAME = "score-broker"
+ENV_PREFIX = "SCORE_BROKER"
+MAX_URL_EXPIRY = 7 * 24 * 3600  # the longest S3 accepts for SigV4 URLs
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which key and why."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8087, ge=0, le=65535)
+    #: Base URL clients use to reach this broker (the local store's URLs start with it);
+    #: empty means http://<host>:<port>.
+    public_url: str = ""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    access_log: bool = True
+
+
+class S3Settings(Section):
+    endpoint_url: str = ""
+    region: str = "us-east-1"
+    path_style: bool = True
+    #: Empty keys mean the standard AWS credential chain (environment, profile, instance role).
+    access_key: str = ""
+    secret_key: str = ""
+    data_bucket: str = "score.data"
+    #: Empty means the data bucket.
+    state_bucket: str = ""
+    #: Create missing buckets at start (for development stores).
+    create_buckets: bool = False
+
+
+class LocalSettings(Section):
+    #: Empty means `store` in the user data directory.
+    directory: str = ""
+
+
+class StorageSettings(Section):
+    backend: Literal["local", "s3"] = "local"
+    part_size: int = Field(20 * 1024 * 1024, gt=0, lt=2**31)
+    upload_url_expiry: int = Field(3600, ge=1, le=MAX_URL_EXPIRY)
+    download_url_expiry: int = Field(3600, ge=1, le=MAX_URL_EXPIRY)
+    data_directory: str = "data"
+    upload_directory: str = "upload"
+    sentinel: str = "heliograph"
+    s3: S3Settings = S3Settings()
+    local: LocalSettings = LocalSettings()
+
+
+class SongSettings(Section):
+    #: Base URL of a Song server; empty means no Song (objects need no registration).
+    url: str = ""
+
+
+class AuthSettings(Section):
+    #: False is development mode: every request is allowed, without a token.
+    enabled: bool = False
+
+
+class Settings(Section):
+    server: ServerSettings = ServerSettings()
+    storage: StorageSettings = StorageSettings()
+    song: SongSettings = SongSettings()
+    auth: AuthSettings = AuthSettings()
+
+    @property
+    def public_url(self) -> str:
+        if self.server.public_url:
+            return self.server.public_url.rstrip("/")
+        host = self.server.host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.server.port}"
+
+    @property
+    def local_directory(self) -> Path:
+        configured = self.storage.local.directory
+        if configured:
+            return Path(configured).expanduser()
+        return Path(platformdirs.user_data_dir(APP_NAME)) / "store"
+
+
+def env_name(path: tuple[str, ...]) -> str:
+    """The environment variable for a key path, e.g. ('storage', 's3', 'region')."""
+    return "_".join((ENV_PREFIX, *path)).upper()
+
+
+def _overlay_environment(
+    model: type[BaseModel], data: dict[str, Any], environ: Mapping[str, str], path: tuple[str, ...]
+) -> None:
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            section = data.setdefault(name, {})
+            if not isinstance(section, dict):
+                raise ConfigError(f"[{'.'.join((*path, name))}] must be a table.")
+            _overlay_environment(annotation, section, environ, (*path, name))
+        elif (value := environ.get(env_name((*path, name)))) is not None:
+            data[name] = value
+
+
+def default_config_file() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "broker.toml"
+
+
+def load_settings(
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Settings from the file, overlaid by the environment, overlaid by `overrides` ([server])."""
+    environ = os.environ if environ is None else environ
+    if config_file is None and environ.get(f"{ENV_PREFIX}_CONFIG"):
+        config_file = Path(environ[f"{ENV_PREFIX}_CONFIG"])
+    if config_file is None and default_config_file().is_file():
+        config_file = default_config_file()
+    data: dict[str, Any] = {}
+    if config_file is not None:
+        try:
+            data = tomllib.loads(config_file.read_text())
+        except OSError as error:
+            raise ConfigError(
+                f"Cannot read the configuration file {config_file}: {error.strerror}."
+            ) from error
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"{config_file} is not valid TOML: {error}.") from error
+    _overlay_environment(Settings, data, environ, ())
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            data.setdefault("server", {})[key] = value
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"Configuration key {where}: {first['msg']}.") from error
+    if settings.auth.enabled:
+        raise ConfigError(
+            "[auth] enabled = true is not supported by this version of score-broker; "
+            "set it to false (development mode, no tokens checked)."
+        )
+    if settings.song.url:
+        raise ConfigError(
+            "[song] url is not supported by this version of score-broker; leave it empty."
+        )
+    return settings

@@ -1,0 +1,31 @@
+"""Errors shared by the storage backends and the services.
+
+Each error carries a message a person can act on. The web layer maps each class to the HTTP
+status Score uses for it, which is what drives score-client's retry logic.
+"""
+
+from __future__ import annotations
+
+
+class BrokerError(Exception):
+    """Base class of every error the broker reports to a caller."""
+
+
+class InvalidRequest(BrokerError):
+    """The request is malformed or out of range; retrying it unchanged cannot succeed (400)."""
+
+
+class NotFound(BrokerError):
+    """The object, upload or part does not exist (404)."""
+
+
+class ObjectExists(BrokerError):
+    """An upload would replace a finalized object without `overwrite=true` (Score answers 500)."""
+
+
+class StorageUnavailable(BrokerError):
+    """The object store is unreachable or failed transiently; the caller should retry (503)."""
+
+
+class ChecksumMismatch(InvalidRequest):
+    """Bytes do not match the MD5 they were declared with."""

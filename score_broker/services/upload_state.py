@@ -1,0 +1,94 @@
+"""Upload state kept in the object store, with Score's key layout (contract section 4.3).
+
+  <upload>/<objectId>_<uploadId>/.meta                  the spec returned by initiate
+  <upload>/<objectId>_<uploadId>/part-%08x|<JSON>       zero-byte marker of a finished part
+  <data>/<objectId>.meta                                the final spec, written at finalize
+
+Because nothing lives in the broker process, a restarted broker or another replica continues
+any upload in progress.
+"""
+
+from __future__ import annotations
+
+from score_broker.services.models import CompletedPart, ObjectSpecification
+from score_broker.storage.base import ObjectStore
+
+MARKER_SEPARATOR = "|"
+
+
+class UploadState:
+    """Reads and writes upload specs, part markers and final specs in a store."""
+
+    def __init__(self, store: ObjectStore, data_directory: str, upload_directory: str) -> None:
+        self.store = store
+        self._data = f"{data_directory.strip('/')}/" if data_directory.strip("/") else ""
+        self._upload = f"{upload_directory.strip('/')}/" if upload_directory.strip("/") else ""
+
+    def object_key(self, object_id: str) -> str:
+        """The data object's key: `data/<objectId>`."""
+        return f"{self._data}{object_id}"
+
+    def _final_key(self, object_id: str) -> str:
+        return f"{self._data}{object_id}.meta"
+
+    def _upload_prefix(self, object_id: str, upload_id: str) -> str:
+        return f"{self._upload}{object_id}_{upload_id}/"
+
+    def upload_ids(self, object_id: str) -> list[str]:
+        """Upload ids of every upload attempt of the object that still has state."""
+        lead = f"{self._upload}{object_id}_"
+        listing = self.store.list_state(lead, delimiter="/")
+        return [prefix[len(lead) : -1] for prefix in listing.prefixes]
+
+    def current_upload_id(self, object_id: str) -> str | None:
+        """The first upload attempt whose spec exists, as Score picks it."""
+        for upload_id in self.upload_ids(object_id):
+            if self.store.state_exists(self._upload_prefix(object_id, upload_id) + ".meta"):
+                return upload_id
+        return None
+
+    def save_spec(self, spec: ObjectSpecification) -> None:
+        key = self._upload_prefix(spec.object_id, spec.upload_id) + ".meta"
+        self.store.put_state(key, spec.to_json())
+
+    def load_spec(self, object_id: str, upload_id: str) -> ObjectSpecification | None:
+        data = self.store.get_state(self._upload_prefix(object_id, upload_id) + ".meta")
+        return ObjectSpecification.from_json(data) if data is not None else None
+
+    def mark_part(self, object_id: str, upload_id: str, part: CompletedPart) -> None:
+        prefix = self._upload_prefix(object_id, upload_id)
+        marker = f"{prefix}part-{part.part_number:08x}{MARKER_SEPARATOR}{part.to_json()}"
+        self.store.put_state(marker, b"")
+
+    def _marker_keys(self, object_id: str, upload_id: str, part_number: int | None) -> list[str]:
+        prefix = self._upload_prefix(object_id, upload_id) + "part-"
+        if part_number is not None:
+            prefix += f"{part_number:08x}{MARKER_SEPARATOR}"
+        return self.store.list_state(prefix).keys
+
+    def completed_parts(self, object_id: str, upload_id: str) -> dict[int, CompletedPart]:
+        """Finished parts by number (the last marker wins if a part was finished twice)."""
+        parts: dict[int, CompletedPart] = {}
+        for key in self._marker_keys(object_id, upload_id, None):
+            _, _, text = key.partition(MARKER_SEPARATOR)
+            part = CompletedPart.from_json(text)
+            parts[part.part_number] = part
+        return parts
+
+    def unmark_part(self, object_id: str, upload_id: str, part_number: int) -> None:
+        self.store.delete_state(self._marker_keys(object_id, upload_id, part_number))
+
+    def delete_upload(self, object_id: str, upload_id: str) -> None:
+        """Remove an upload attempt's spec and markers."""
+        keys = self.store.list_state(self._upload_prefix(object_id, upload_id)).keys
+        self.store.delete_state(keys)
+
+    def save_final(self, spec: ObjectSpecification) -> None:
+        self.store.put_state(self._final_key(spec.object_id), spec.to_json())
+
+    def load_final(self, object_id: str) -> ObjectSpecification | None:
+        data = self.store.get_state(self._final_key(object_id))
+        return ObjectSpecification.from_json(data) if data is not None else None
+
+    def final_exists(self, object_id: str) -> bool:
+        return self.store.state_exists(self._final_key(object_id))

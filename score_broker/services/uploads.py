@@ -1,0 +1,206 @@
+"""The upload flow of Score's S3 backend: initiate, finish parts, finalize, status, cancel."""
+
+from __future__ import annotations
+
+import logging
+
+from score_broker.errors import InvalidRequest, NotFound, ObjectExists
+from score_broker.services import validation
+from score_broker.services.models import (
+    CompletedPart,
+    ObjectSpecification,
+    Part,
+    UploadProgress,
+)
+from score_broker.services.planner import PartPlanner
+from score_broker.services.upload_state import UploadState
+
+log = logging.getLogger(__name__)
+
+
+class UploadService:
+    """Plans uploads, signs part URLs and keeps each upload's state in the store."""
+
+    def __init__(self, state: UploadState, planner: PartPlanner, url_expiry: int) -> None:
+        self.state = state
+        self.store = state.store
+        self.planner = planner
+        self.url_expiry = url_expiry
+
+    def _sign_parts(self, spec: ObjectSpecification) -> None:
+        key = spec.object_key
+        for part in spec.parts:
+            part.url = self.store.sign_upload_part(
+                key, spec.upload_id, part.part_number, part.offset, part.part_size, self.url_expiry
+            )
+
+    def _spec_of(self, object_id: str, upload_id: str) -> ObjectSpecification:
+        spec = self.state.load_spec(object_id, validation.upload_id(upload_id))
+        if spec is None:
+            raise NotFound(f"Upload {upload_id} of object {object_id} is not in progress.")
+        return spec
+
+    def _current_spec(self, object_id: str) -> ObjectSpecification:
+        upload_id = self.state.current_upload_id(object_id)
+        spec = self.state.load_spec(object_id, upload_id) if upload_id else None
+        if spec is None:
+            raise NotFound(f"Upload ID not found for object ID {object_id}.")
+        return spec
+
+    def initiate(
+        self, object_id: str, file_size: int, md5: str | None, overwrite: bool
+    ) -> ObjectSpecification:
+        """Start a fresh upload, replacing any upload of the object still in progress."""
+        validation.object_id(object_id)
+        validation.file_size(file_size)
+        object_md5 = validation.md5_hex(md5) if md5 else None
+        if not overwrite and self.state.final_exists(object_id):
+            raise ObjectExists(
+                f"Attempted to overwrite object id {object_id}: it is already uploaded; "
+                "pass overwrite=true to replace it."
+            )
+        key = self.state.object_key(object_id)
+        for old in self.state.upload_ids(object_id):
+            self.store.abort_multipart(key, old)
+            self.state.delete_upload(object_id, old)
+        upload_id = self.store.create_multipart(key)
+        parts = [
+            Part(part_number=p.number, part_size=p.size, offset=p.offset)
+            for p in self.planner.divide(0, file_size)
+        ]
+        spec = ObjectSpecification(
+            object_key=key,
+            object_id=object_id,
+            upload_id=upload_id,
+            parts=parts,
+            object_size=file_size,
+            object_md5=object_md5,
+        )
+        self._sign_parts(spec)
+        self.state.save_spec(spec)
+        log.info(
+            "upload %s of %s started: %d bytes, %d parts",
+            upload_id,
+            object_id,
+            file_size,
+            len(parts),
+        )
+        return spec
+
+    def finish_part(
+        self, object_id: str, upload_id: str, part_number: int, md5: str, etag: str
+    ) -> None:
+        """Record a part as finished once the store holds it with that ETag and size."""
+        validation.object_id(object_id)
+        if not md5.strip() or not etag.strip():
+            raise InvalidRequest("Both md5 and etag are required to finish a part.")
+        md5_hex = validation.md5_hex(md5)
+        etag = etag.strip().strip('"')
+        spec = self._spec_of(object_id, upload_id)
+        if not 1 <= part_number <= len(spec.parts):
+            raise InvalidRequest(
+                f"Part {part_number} does not exist: the upload has parts 1 to {len(spec.parts)}."
+            )
+        planned = spec.parts[part_number - 1]
+        stored = self.store.get_part(spec.object_key, spec.upload_id, part_number)
+        if stored is None or stored.etag.lower() != etag.lower():
+            raise InvalidRequest(
+                f"Part does not exist with ETag {etag} (part {part_number} of upload "
+                f"{upload_id}); upload the part again."
+            )
+        if stored.size != planned.part_size:
+            raise InvalidRequest(
+                f"Part {part_number} holds {stored.size} bytes but must hold {planned.part_size}; "
+                "upload the part again."
+            )
+        if self.store.part_etag_is_md5 and stored.etag.lower() != md5_hex:
+            raise InvalidRequest(
+                f"Part {part_number} was stored with MD5 {stored.etag} but md5 says {md5_hex}; "
+                "upload the part again."
+            )
+        self.state.unmark_part(object_id, spec.upload_id, part_number)
+        self.state.mark_part(
+            object_id, spec.upload_id, CompletedPart(part_number, md5_hex, etag.lower())
+        )
+
+    def forget_part(self, object_id: str, upload_id: str, part_number: int) -> None:
+        """Unmark a finished part so it is uploaded again (the stored bytes are replaced then)."""
+        validation.object_id(object_id)
+        spec = self._spec_of(object_id, upload_id)
+        self.state.unmark_part(object_id, spec.upload_id, part_number)
+
+    def finalize(self, object_id: str, upload_id: str) -> None:
+        """Assemble the object once every part is finished, and write its final spec."""
+        validation.object_id(object_id)
+        validation.upload_id(upload_id)
+        spec = self.state.load_spec(object_id, upload_id)
+        if spec is None:
+            final = self.state.load_final(object_id)
+            if final is not None and final.upload_id == upload_id:
+                return  # already finalized, by this broker or another replica
+            raise NotFound(f"Upload {upload_id} of object {object_id} is not in progress.")
+        done = self.state.completed_parts(object_id, upload_id)
+        missing = [p.part_number for p in spec.parts if p.part_number not in done]
+        if missing:
+            shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+            raise InvalidRequest(
+                f"Object cannot be finalized: {len(missing)} of {len(spec.parts)} parts are "
+                f"not finished (parts {shown})."
+            )
+        etags = [done[p.part_number].etag for p in spec.parts]
+        try:
+            computed = self.store.complete_multipart(
+                spec.object_key, upload_id, etags, spec.object_md5
+            )
+        except NotFound:
+            # Another replica completed this upload a moment ago: the object is there.
+            if self.store.head(spec.object_key) is None:
+                raise
+            computed = None
+        final = spec.copy()
+        final.object_md5 = spec.object_md5 or computed
+        for part in final.parts:
+            part.url = None
+            part.source_md5 = done[part.part_number].md5
+        self.state.save_final(final)
+        self.state.delete_upload(object_id, upload_id)
+        log.info("upload %s of %s finalized", upload_id, object_id)
+
+    def progress(self, object_id: str, file_size: int) -> UploadProgress:
+        """The upload in progress with fresh part URLs; finished parts carry `sourceMd5`."""
+        validation.object_id(object_id)
+        spec = self._current_spec(object_id)
+        if spec.object_size != file_size:
+            raise InvalidRequest(
+                f"The upload in progress is of {spec.object_size} bytes, not {file_size}; "
+                "the file changed, so start a new upload."
+            )
+        done = self.state.completed_parts(object_id, spec.upload_id)
+        self._sign_parts(spec)
+        for part in spec.parts:
+            finished = done.get(part.part_number)
+            part.source_md5 = finished.md5 if finished else None
+        return UploadProgress(object_id, spec.upload_id, spec.parts)
+
+    def check_recoverable(self, object_id: str, file_size: int) -> None:
+        """Succeeds when an upload of this size is in progress (NotFound, InvalidRequest if not)."""
+        validation.object_id(object_id)
+        spec = self._current_spec(object_id)
+        if spec.object_size != file_size:
+            raise InvalidRequest(
+                f"The upload in progress is of {spec.object_size} bytes, not {file_size}."
+            )
+
+    def is_finalized(self, object_id: str) -> bool:
+        validation.object_id(object_id)
+        return self.state.final_exists(object_id)
+
+    def cancel(self, object_id: str) -> None:
+        """Abort the upload in progress and drop its state."""
+        validation.object_id(object_id)
+        upload_ids = self.state.upload_ids(object_id)
+        if not upload_ids:
+            raise NotFound(f"Upload ID not found for object ID {object_id}.")
+        for upload_id in upload_ids:
+            self.store.abort_multipart(self.state.object_key(object_id), upload_id)
+            self.state.delete_upload(object_id, upload_id)

@@ -1,0 +1,109 @@
+"""The interface every object store implements.
+
+A store holds data objects (multipart uploads, pre-signed part URLs, ranged GET URLs) and small
+state objects (upload specs and part markers). Keeping upload state in the store, not in the
+broker, is what lets any number of broker replicas serve one store.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectHead:
+    """Size and, where the store records it, the hex MD5 of a data object."""
+
+    size: int
+    md5: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPart:
+    """A part the store holds for a multipart upload."""
+
+    etag: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """State keys under a prefix, and the common prefixes when a delimiter is given."""
+
+    keys: list[str]
+    prefixes: list[str]
+
+
+class ObjectStore(ABC):
+    """Data objects plus small state objects, in one storage system."""
+
+    #: What `GET /profile` answers: `s3` for the S3-shaped upload flow.
+    profile: str = "s3"
+    #: Whether a part's ETag is the hex MD5 of its bytes (true for S3 without KMS, and local).
+    part_etag_is_md5: bool = True
+
+    @abstractmethod
+    def check(self) -> dict[str, Any]:
+        """Details of a successful reachability check; raises StorageUnavailable otherwise."""
+
+    @abstractmethod
+    def create_multipart(self, key: str) -> str:
+        """Start a multipart upload of `key`; return its upload id."""
+
+    @abstractmethod
+    def sign_upload_part(
+        self, key: str, upload_id: str, part_number: int, offset: int, size: int, expires_in: int
+    ) -> str:
+        """A URL on which the client PUTs the `size` bytes of part `part_number` (at `offset`)."""
+
+    @abstractmethod
+    def get_part(self, key: str, upload_id: str, part_number: int) -> StoredPart | None:
+        """The part as stored, None if it was never uploaded; NotFound if the upload is unknown."""
+
+    @abstractmethod
+    def complete_multipart(
+        self, key: str, upload_id: str, etags: list[str], expected_md5: str | None
+    ) -> str | None:
+        """Assemble the parts, in order, into `key`.
+
+        Returns the whole-object MD5 when the store computes it (and then refuses, with
+        ChecksumMismatch, to publish an object whose MD5 differs from `expected_md5`).
+        """
+
+    @abstractmethod
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Drop an unfinished multipart upload and its parts; no error if it is already gone."""
+
+    @abstractmethod
+    def head(self, key: str) -> ObjectHead | None:
+        """Size and MD5 of a data object, None if it does not exist."""
+
+    @abstractmethod
+    def put_object(self, key: str, data: bytes) -> None:
+        """Write a small data object in one request (the sentinel)."""
+
+    @abstractmethod
+    def sign_get(self, key: str, expires_in: int, byte_range: tuple[int, int] | None) -> str:
+        """A GET URL for `key`: bound to the inclusive `byte_range`, or to any range if None."""
+
+    @abstractmethod
+    def put_state(self, key: str, data: bytes) -> None:
+        """Write a state object."""
+
+    @abstractmethod
+    def get_state(self, key: str) -> bytes | None:
+        """Read a state object, None if it does not exist."""
+
+    @abstractmethod
+    def state_exists(self, key: str) -> bool:
+        """Whether a state object exists."""
+
+    @abstractmethod
+    def list_state(self, prefix: str, delimiter: str | None = None) -> Listing:
+        """State keys starting with `prefix`, grouped at `delimiter` as S3 does."""
+
+    @abstractmethod
+    def delete_state(self, keys: list[str]) -> None:
+        """Delete state objects; missing ones are ignored."""

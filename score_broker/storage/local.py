@@ -1,0 +1,356 @@
+"""The `local` store: objects in a directory, served by the broker itself at signed URLs.
+
+Layout under the store directory:
+  objects/<key>              data objects
+  state/<key>                state objects (upload specs, part markers, final `.meta` files)
+  multipart/<uploadId>/      an unfinished upload: `target` (its key), `data` (parts written at
+                             their offsets), `part-<n>` markers holding "<md5> <size>"
+  tmp/                       files being written, renamed into place when complete
+  secret                     the HMAC key for URLs (mode 0600)
+
+URLs are `<public_url>/storage/<key>?...&Expires=<epoch s>&Signature=<hex>`, an HMAC-SHA256 over
+the method, key, upload id, part number, part offset and size or byte range, and expiry. The
+`Expires` parameter is the one score-client parses to decide whether a URL is still usable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import shutil
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from score_broker.errors import ChecksumMismatch, InvalidRequest, NotFound, StorageUnavailable
+from score_broker.storage.base import Listing, ObjectHead, ObjectStore, StoredPart
+from score_broker.storage.keys import key_to_path
+
+HASH_CHUNK = 8 * 1024 * 1024
+UPLOAD_ID_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+class DataPlaneError(Exception):
+    """A refused data-plane request, with the S3 error code and HTTP status to answer."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """What a verified URL allows: a part PUT (`part_number` set) or a GET (optional range)."""
+
+    key: str
+    upload_id: str | None = None
+    part_number: int | None = None
+    offset: int | None = None
+    size: int | None = None
+    byte_range: tuple[int, int] | None = None
+
+
+def _write_atomically(path: Path, data: bytes, tmp_dir: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_dir / f"{path.name[:32]}.{secrets.token_hex(8)}"
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _load_secret(path: Path) -> bytes:
+    """The URL-signing key, created once with mode 0600."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        os.chmod(path, 0o600)
+        return bytes.fromhex(path.read_text().strip())
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    return bytes.fromhex(path.read_text().strip())
+
+
+class LocalStore(ObjectStore):
+    """Data and state as files under one directory; the data plane is served by the broker."""
+
+    def __init__(self, root: Path, public_url: str) -> None:
+        self.root = root
+        self.public_url = public_url.rstrip("/")
+        self.objects = root / "objects"
+        self.state = root / "state"
+        self.multipart = root / "multipart"
+        self.tmp = root / "tmp"
+        try:
+            for directory in (self.objects, self.state, self.multipart, self.tmp):
+                directory.mkdir(parents=True, exist_ok=True)
+            os.chmod(root, 0o700)
+            self._secret = _load_secret(root / "secret")
+        except OSError as error:
+            raise StorageUnavailable(f"Cannot use the store directory {root}: {error}.") from error
+
+    # -- signing -------------------------------------------------------------------------------
+
+    def _signature(self, method: str, key: str, fields: Mapping[str, str], expires: int) -> str:
+        message = "\n".join(
+            [method, key, *(f"{name}={fields.get(name, '')}" for name in SIGNED_FIELDS)]
+        )
+        message += f"\n{expires}"
+        return hmac.new(self._secret, message.encode(), hashlib.sha256).hexdigest()
+
+    def _url(self, method: str, key: str, fields: dict[str, str], expires_in: int) -> str:
+        expires = int(time.time()) + expires_in
+        query = {
+            **fields,
+            "Expires": str(expires),
+            "Signature": self._signature(method, key, fields, expires),
+        }
+        return f"{self.public_url}/storage/{quote(key, safe='/')}?{urlencode(query)}"
+
+    def verify(self, method: str, key: str, params: Mapping[str, str]) -> SignedRequest:
+        """Check a data-plane request's signature and expiry; DataPlaneError if refused."""
+        signed_method = "PUT" if method == "PUT" else "GET"
+        try:
+            expires = int(params["Expires"])
+            signature = params["Signature"]
+        except (KeyError, ValueError):
+            raise DataPlaneError(
+                403, "AccessDenied", "The URL has no valid Expires and Signature parameters."
+            ) from None
+        expected = self._signature(signed_method, key, params, expires)
+        if not hmac.compare_digest(expected, signature):
+            raise DataPlaneError(
+                403,
+                "SignatureDoesNotMatch",
+                "The URL's signature does not match; ask the broker for a new URL.",
+            )
+        if time.time() > expires:
+            raise DataPlaneError(
+                403, "AccessDenied", "The URL has expired; ask the broker for a new one."
+            )
+        if signed_method == "PUT":
+            return SignedRequest(
+                key=key,
+                upload_id=params["uploadId"],
+                part_number=int(params["partNumber"]),
+                offset=int(params["offset"]),
+                size=int(params["size"]),
+            )
+        if "range" in params:
+            first, last = params["range"].split("-")
+            return SignedRequest(key=key, byte_range=(int(first), int(last)))
+        return SignedRequest(key=key)
+
+    def sign_upload_part(
+        self, key: str, upload_id: str, part_number: int, offset: int, size: int, expires_in: int
+    ) -> str:
+        fields = {
+            "uploadId": upload_id,
+            "partNumber": str(part_number),
+            "offset": str(offset),
+            "size": str(size),
+        }
+        return self._url("PUT", key, fields, expires_in)
+
+    def sign_get(self, key: str, expires_in: int, byte_range: tuple[int, int] | None) -> str:
+        fields = {"range": f"{byte_range[0]}-{byte_range[1]}"} if byte_range else {}
+        return self._url("GET", key, fields, expires_in)
+
+    # -- data objects --------------------------------------------------------------------------
+
+    def check(self) -> dict[str, Any]:
+        if not os.access(self.objects, os.W_OK) or not os.access(self.state, os.W_OK):
+            raise StorageUnavailable(f"The store directory {self.root} is not writable.")
+        usage = shutil.disk_usage(self.root)
+        return {"directory": str(self.root), "freeBytes": usage.free}
+
+    def object_path(self, key: str) -> Path:
+        return key_to_path(self.objects, key)
+
+    def _upload_dir(self, upload_id: str) -> Path:
+        if not upload_id or len(upload_id) > 64 or not set(upload_id) <= UPLOAD_ID_ALPHABET:
+            raise NotFound(f"Upload {upload_id!r} does not exist.")
+        directory = self.multipart / upload_id
+        if not (directory / "target").is_file():
+            raise NotFound(f"Upload {upload_id!r} does not exist.")
+        return directory
+
+    def _checked_upload_dir(self, key: str, upload_id: str) -> Path:
+        directory = self._upload_dir(upload_id)
+        if (directory / "target").read_text() != key:
+            raise NotFound(f"Upload {upload_id!r} is not an upload of {key}.")
+        return directory
+
+    def create_multipart(self, key: str) -> str:
+        key_to_path(self.objects, key)
+        upload_id = secrets.token_urlsafe(18)
+        directory = self.multipart / upload_id
+        directory.mkdir()
+        (directory / "data").touch()
+        (directory / "target").write_text(key)
+        return upload_id
+
+    def part_writer(self, signed: SignedRequest) -> PartWriter:
+        """A writer for the bytes of a signed part PUT (the data plane calls it)."""
+        assert signed.upload_id is not None
+        assert signed.part_number is not None
+        try:
+            directory = self._checked_upload_dir(signed.key, signed.upload_id)
+        except NotFound as error:
+            raise DataPlaneError(404, "NoSuchUpload", str(error)) from None
+        return PartWriter(directory, signed.part_number, signed.offset or 0)
+
+    def get_part(self, key: str, upload_id: str, part_number: int) -> StoredPart | None:
+        directory = self._checked_upload_dir(key, upload_id)
+        try:
+            md5, size = (directory / f"part-{part_number}").read_text().split()
+        except FileNotFoundError:
+            return None
+        return StoredPart(etag=md5, size=int(size))
+
+    def complete_multipart(
+        self, key: str, upload_id: str, etags: list[str], expected_md5: str | None
+    ) -> str | None:
+        directory = self._checked_upload_dir(key, upload_id)
+        for number, etag in enumerate(etags, start=1):
+            stored = self.get_part(key, upload_id, number)
+            if stored is None or stored.etag != etag:
+                raise InvalidRequest(
+                    f"Part {number} of upload {upload_id} is not stored as {etag}."
+                )
+        data = directory / "data"
+        md5 = hashlib.md5(usedforsecurity=False)
+        with open(data, "rb") as handle:
+            while chunk := handle.read(HASH_CHUNK):
+                md5.update(chunk)
+            os.fsync(handle.fileno())
+        digest = md5.hexdigest()
+        if expected_md5 is not None and digest != expected_md5:
+            raise ChecksumMismatch(
+                f"The uploaded bytes have MD5 {digest} but the upload declared {expected_md5}; "
+                "the file changed while it was uploaded, or the declared MD5 is wrong."
+            )
+        target = key_to_path(self.objects, key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(data, target)
+        shutil.rmtree(directory, ignore_errors=True)
+        return digest
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        try:
+            directory = self._checked_upload_dir(key, upload_id)
+        except NotFound:
+            return
+        shutil.rmtree(directory, ignore_errors=True)
+
+    def head(self, key: str) -> ObjectHead | None:
+        try:
+            size = key_to_path(self.objects, key).stat().st_size
+        except FileNotFoundError:
+            return None
+        return ObjectHead(size=size, md5=None)
+
+    def put_object(self, key: str, data: bytes) -> None:
+        _write_atomically(key_to_path(self.objects, key), data, self.tmp)
+
+    # -- state objects -------------------------------------------------------------------------
+
+    def put_state(self, key: str, data: bytes) -> None:
+        _write_atomically(key_to_path(self.state, key), data, self.tmp)
+
+    def get_state(self, key: str) -> bytes | None:
+        try:
+            return key_to_path(self.state, key).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def state_exists(self, key: str) -> bool:
+        return key_to_path(self.state, key).is_file()
+
+    def list_state(self, prefix: str, delimiter: str | None = None) -> Listing:
+        directory_part, _, name_prefix = prefix.rpartition("/")
+        base = key_to_path(self.state, directory_part) if directory_part else self.state
+        lead = f"{directory_part}/" if directory_part else ""
+        keys: list[str] = []
+        prefixes: list[str] = []
+        try:
+            entries = sorted(os.scandir(base), key=lambda entry: entry.name)
+        except (FileNotFoundError, NotADirectoryError):
+            return Listing(keys, prefixes)
+        for entry in entries:
+            if not entry.name.startswith(name_prefix):
+                continue
+            if entry.is_dir():
+                if delimiter == "/":
+                    prefixes.append(f"{lead}{entry.name}/")
+                else:
+                    keys.extend(self.list_state(f"{lead}{entry.name}/").keys)
+            else:
+                keys.append(f"{lead}{entry.name}")
+        return Listing(keys, prefixes)
+
+    def delete_state(self, keys: list[str]) -> None:
+        for key in keys:
+            path = key_to_path(self.state, key)
+            path.unlink(missing_ok=True)
+            self._prune_empty_parents(path.parent)
+
+    def _prune_empty_parents(self, directory: Path) -> None:
+        while directory != self.state:
+            try:
+                directory.rmdir()
+            except OSError:
+                return
+            directory = directory.parent
+
+
+SIGNED_FIELDS = ("uploadId", "partNumber", "offset", "size", "range")
+
+
+class PartWriter:
+    """Writes one part's bytes at its offset in the upload's data file, hashing as it goes.
+
+    The part's marker is removed first and written last, so a part counts as stored only once
+    all of its bytes are on disk.
+    """
+
+    def __init__(self, directory: Path, part_number: int, offset: int) -> None:
+        self._marker = directory / f"part-{part_number}"
+        self._marker.unlink(missing_ok=True)
+        self._fd = os.open(directory / "data", os.O_WRONLY)
+        self._position = offset
+        self._written = 0
+        self._md5 = hashlib.md5(usedforsecurity=False)
+
+    def write(self, chunk: bytes | bytearray | memoryview) -> None:
+        self._md5.update(chunk)
+        view = memoryview(chunk)
+        while view:
+            count = os.pwrite(self._fd, view, self._position)
+            self._position += count
+            self._written += count
+            view = view[count:]
+
+    @property
+    def written(self) -> int:
+        return self._written
+
+    def hexdigest(self) -> str:
+        return self._md5.hexdigest()
+
+    def commit(self) -> str:
+        """Record the part as stored; returns its ETag (the hex MD5)."""
+        os.close(self._fd)
+        digest = self._md5.hexdigest()
+        tmp = self._marker.with_name(f".{self._marker.name}.{secrets.token_hex(4)}")
+        tmp.write_text(f"{digest} {self._written}")
+        os.replace(tmp, self._marker)
+        return digest
+
+    def discard(self) -> None:
+        os.close(self._fd)

@@ -1,0 +1,3 @@
+from score_tui.cli import main
+
+raise SystemExit(main())

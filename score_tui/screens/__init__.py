@@ -1,0 +1,1 @@
+"""The app's screens: queue, transfer detail, add download, add upload, settings, help."""
