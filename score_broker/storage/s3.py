@@ -128,20 +128,33 @@ class S3Store(ObjectStore):
         )
 
     def get_part(self, key: str, upload_id: str, part_number: int) -> StoredPart | None:
-        answer = self._call(
-            f"list part {part_number} of {key}",
-            lambda: self.client.list_parts(
-                Bucket=self.data_bucket,
-                Key=key,
-                UploadId=upload_id,
-                PartNumberMarker=part_number - 1,
-                MaxParts=1,
-            ),
-        )
-        for part in answer.get("Parts", []):
-            if part["PartNumber"] == part_number:
-                return StoredPart(etag=str(part["ETag"]).strip('"'), size=int(part["Size"]))
-        return None
+        # Score's query: the one part after `part_number - 1`. Some S3 servers treat the marker
+        # as an index, so a miss is confirmed with a full listing.
+        found = self._listed_part(key, upload_id, part_number, part_number - 1, 1)
+        return found or self._listed_part(key, upload_id, part_number, None, 1000)
+
+    def _listed_part(
+        self, key: str, upload_id: str, part_number: int, marker: int | None, page: int
+    ) -> StoredPart | None:
+        arguments: dict[str, Any] = {
+            "Bucket": self.data_bucket,
+            "Key": key,
+            "UploadId": upload_id,
+            "MaxParts": page,
+        }
+        if marker is not None:
+            arguments["PartNumberMarker"] = marker
+        while True:
+            answer = self._call(
+                f"list part {part_number} of {key}",
+                lambda a=dict(arguments): self.client.list_parts(**a),
+            )
+            for part in answer.get("Parts", []):
+                if part["PartNumber"] == part_number:
+                    return StoredPart(etag=str(part["ETag"]).strip('"'), size=int(part["Size"]))
+            if marker is not None or not answer.get("IsTruncated"):
+                return None
+            arguments["PartNumberMarker"] = answer["NextPartNumberMarker"]
 
     def complete_multipart(
         self, key: str, upload_id: str, etags: list[str], expected_md5: str | None

@@ -1,0 +1,128 @@
+"""Real services for the tests: moto and Ceph RGW as S3 servers, brokers as subprocesses.
+
+Slow services are started once per run: moto in-process on its own port, Ceph RGW through
+`scripts/ceph-rgw` (which installs Ceph when it is missing). Set CEPH_RGW_ENDPOINT to use an
+RGW that is already running (its user must have access key and secret `test`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from moto.server import ThreadedMotoServer
+
+from tests.support.broker import BrokerProcess
+from tests.support.score_client import ScoreClient
+
+ROOT = Path(__file__).resolve().parent.parent
+S3_KEYS = {"access_key": "test", "secret_key": "test"}
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def ceph_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("CEPH_RGW_ENDPOINT"):
+        yield os.environ["CEPH_RGW_ENDPOINT"]
+        return
+    directory = tmp_path_factory.mktemp("ceph")
+    script = ROOT / "scripts" / "ceph-rgw"
+    try:
+        started = subprocess.run(
+            [str(script), "start", str(directory)],
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            check=True,
+            timeout=900,
+        )
+        yield started.stdout.strip().splitlines()[-1]
+    finally:
+        subprocess.run([str(script), "stop", str(directory)], stdin=subprocess.DEVNULL, check=False)
+
+
+def s3_storage(endpoint: str, bucket: str) -> dict[str, Any]:
+    return {
+        "backend": "s3",
+        "s3": {
+            "endpoint_url": endpoint,
+            "data_bucket": bucket,
+            "state_bucket": f"{bucket}.state",
+            "create_buckets": True,
+            **S3_KEYS,
+        },
+    }
+
+
+BrokerFactory = Callable[..., BrokerProcess]
+
+
+@pytest.fixture
+def broker_factory(tmp_path: Path) -> Iterator[BrokerFactory]:
+    """Starts brokers with a given [storage] table; stops them all at the end of the test."""
+    started: list[BrokerProcess] = []
+
+    def start(storage: dict[str, Any], **server: Any) -> BrokerProcess:
+        config = {"server": {"log_level": "info", **server}, "storage": storage}
+        broker = BrokerProcess(config, tmp_path / "brokers").start()
+        started.append(broker)
+        return broker
+
+    yield start
+    for broker in started:
+        broker.stop()
+
+
+def _storage_for(backend: str, request: pytest.FixtureRequest, directory: Path) -> dict[str, Any]:
+    bucket = f"score-{uuid.uuid4().hex[:12]}"
+    if backend == "local":
+        return {"backend": "local", "local": {"directory": str(directory)}}
+    endpoint = request.getfixturevalue(f"{backend}_endpoint")
+    return s3_storage(endpoint, bucket)
+
+
+@pytest.fixture(params=["local", "moto", "ceph"])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """A fresh [storage] table on each backend: a new directory or new buckets."""
+    return _storage_for(request.param, request, tmp_path / "store")
+
+
+@pytest.fixture(params=["local", "ceph"])
+def enforcing_storage(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """Backends that really check signatures, expiry and Content-MD5 (moto does not)."""
+    return _storage_for(request.param, request, tmp_path / "store")
+
+
+@pytest.fixture
+def broker(broker_factory: BrokerFactory, storage: dict[str, Any]) -> BrokerProcess:
+    return broker_factory(storage)
+
+
+@pytest.fixture
+def client(broker: BrokerProcess) -> Iterator[ScoreClient]:
+    score_client = ScoreClient(broker.url)
+    yield score_client
+    score_client.close()
+
+
+@pytest.fixture
+def object_id() -> str:
+    return str(uuid.uuid4())
+
+
+@pytest.fixture(scope="session")
+def content_100mb() -> bytes:
+    return os.urandom(100 * 1000 * 1000)

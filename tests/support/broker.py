@@ -1,0 +1,103 @@
+"""Running a broker as a real process on a real port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+STARTUP_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def to_toml(config: dict[str, Any], prefix: str = "") -> str:
+    """A small TOML writer for nested tables of strings, numbers and booleans."""
+    lines: list[str] = []
+    tables: list[tuple[str, dict[str, Any]]] = []
+    for key, value in config.items():
+        if isinstance(value, dict):
+            tables.append((f"{prefix}{key}", value))
+        elif isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        elif isinstance(value, int | float):
+            lines.append(f"{key} = {value}")
+        else:
+            lines.append(f'{key} = "{value}"')
+    text = "\n".join(lines) + "\n" if lines else ""
+    for name, table in tables:
+        text += f"\n[{name}]\n" + to_toml(table, f"{name}.")
+    return text
+
+
+@dataclass
+class BrokerProcess:
+    """A `score-broker serve` subprocess with its own config file and log."""
+
+    config: dict[str, Any]
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"broker-{self.port}.log"
+
+    def start(self) -> BrokerProcess:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config_path = self.workdir / f"broker-{self.port}.toml"
+        config_path.write_text(to_toml(self.config))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SCORE_BROKER_")}
+        command = [sys.executable, "-m", "score_broker", "serve", "--config", str(config_path)]
+        command += ["--port", str(self.port)]
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=log, env=env)
+        self._wait_until_healthy()
+        return self
+
+    def _wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"broker exited at start:\n{self.log_path.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"broker did not become healthy:\n{self.log_path.read_text()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill(self) -> None:
+        """Stop the process at once, as a crash would."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text()
