@@ -55,6 +55,12 @@ class ScoreClient:
         self.service = httpx.Client(base_url=self.server_url, headers=headers, timeout=120)
         self.data = httpx.Client(timeout=120, limits=httpx.Limits(max_connections=32))
 
+    def __enter__(self) -> ScoreClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self.service.close()
         self.data.close()
