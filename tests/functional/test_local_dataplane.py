@@ -67,7 +67,9 @@ def test_part_url_serves_only_its_range(local_client: ScoreClient, object_id: st
     assert whole.status_code == 206
     assert whole.headers["Content-Range"] == f"bytes {start}-{len(content) - 1}/{len(content)}"
     assert whole.content == content[start:]
-    inside = local_client.data.get(second["url"], headers={"Range": f"bytes={start + 1}-{start + 9}"})
+    inside = local_client.data.get(
+        second["url"], headers={"Range": f"bytes={start + 1}-{start + 9}"}
+    )
     assert inside.content == content[start + 1 : start + 10]
     outside = local_client.data.get(second["url"], headers={"Range": "bytes=0-9"})
     assert outside.status_code == 403
@@ -86,9 +88,7 @@ def test_part_url_serves_only_its_range(local_client: ScoreClient, object_id: st
         "/storage/secret",
     ],
 )
-def test_path_tricks_reach_nothing(
-    local_broker: BrokerProcess, tmp_path: Path, path: str
-) -> None:
+def test_path_tricks_reach_nothing(local_broker: BrokerProcess, tmp_path: Path, path: str) -> None:
     secret = (tmp_path / "store" / "secret").read_text()
     response = httpx.get(f"{local_broker.url}{path}?Expires=9999999999&Signature=00")
     assert response.status_code in (403, 404)
@@ -104,7 +104,9 @@ def test_finalize_refuses_bytes_that_do_not_match_the_declared_md5(
         local_client.service.post(f"/upload/{object_id}/uploads", params=params)
     ).json()
     local_client.upload_parts(object_id, spec, content, spec["parts"])
-    refused = local_client.service.post(f"/upload/{object_id}", params={"uploadId": spec["uploadId"]})
+    refused = local_client.service.post(
+        f"/upload/{object_id}", params={"uploadId": spec["uploadId"]}
+    )
     assert refused.status_code == 400
     assert "MD5" in refused.json()["message"]
     assert local_client.service.get(f"/upload/{object_id}").text == "false"

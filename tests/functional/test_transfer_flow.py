@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import httpx
@@ -12,7 +11,10 @@ from tests.support.score_client import ScoreClient, md5_hex
 
 
 def test_upload_then_download_is_byte_identical(
-    broker: BrokerProcess, client: ScoreClient, object_id: str, content_100mb: bytes,
+    broker: BrokerProcess,
+    client: ScoreClient,
+    object_id: str,
+    content_100mb: bytes,
     tmp_path: Path,
 ) -> None:
     spec = client.upload(object_id, content_100mb)
@@ -23,11 +25,10 @@ def test_upload_then_download_is_byte_identical(
     download = client.download(object_id, destination)
 
     assert destination.read_bytes() == content_100mb
-    assert download["objectMd5"] == hashlib.md5(content_100mb).hexdigest()
+    assert download["objectMd5"] == md5_hex(content_100mb)
     assert download["uploadId"] == spec["uploadId"]
     assert [p["sourceMd5"] for p in download["parts"]] == [
-        md5_hex(content_100mb[p["offset"] : p["offset"] + p["partSize"]])
-        for p in download["parts"]
+        md5_hex(content_100mb[p["offset"] : p["offset"] + p["partSize"]]) for p in download["parts"]
     ]
 
 

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import httpx
 import pytest
 
 from tests.conftest import BrokerFactory
@@ -42,7 +41,9 @@ def wait_until_expired(url: str) -> None:
 
 
 @pytest.fixture
-def short_lived(broker_factory: BrokerFactory, enforcing_storage: dict[str, Any]) -> Iterator[ScoreClient]:
+def short_lived(
+    broker_factory: BrokerFactory, enforcing_storage: dict[str, Any]
+) -> Iterator[ScoreClient]:
     storage = {**enforcing_storage, "upload_url_expiry": 1, "download_url_expiry": 1}
     client = ScoreClient(broker_factory(storage).url)
     yield client
@@ -64,7 +65,12 @@ def start_upload(client: ScoreClient, object_id: str, content: bytes) -> dict[st
 
 
 def part_is_stored(client: ScoreClient, object_id: str, spec: dict[str, Any], body: bytes) -> bool:
-    params = {"uploadId": spec["uploadId"], "partNumber": 1, "md5": md5_hex(body), "etag": md5_hex(body)}
+    params = {
+        "uploadId": spec["uploadId"],
+        "partNumber": 1,
+        "md5": md5_hex(body),
+        "etag": md5_hex(body),
+    }
     return client.service.post(f"/upload/{object_id}/parts", params=params).status_code == 200
 
 

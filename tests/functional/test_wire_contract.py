@@ -38,7 +38,9 @@ def initiate(client: ScoreClient, object_id: str, content: bytes, **extra: Any) 
     return client.service.post(f"/upload/{object_id}/uploads", params=params)
 
 
-def upload_part(client: ScoreClient, object_id: str, spec: dict[str, Any], content: bytes, n: int) -> None:
+def upload_part(
+    client: ScoreClient, object_id: str, spec: dict[str, Any], content: bytes, n: int
+) -> None:
     part = spec["parts"][n - 1]
     body = memoryview(content)[part["offset"] : part["offset"] + part["partSize"]]
     etag = client.check(put_part(client.data, part["url"], body)).headers["ETag"].strip('"')
@@ -104,7 +106,9 @@ def test_status_marks_finished_parts_with_source_md5(
     assert "sourceMd5" not in second
     assert second["url"]  # a fresh URL to resume with
 
-    recovery = client.service.post(f"/upload/{object_id}/recovery", params={"fileSize": len(content)})
+    recovery = client.service.post(
+        f"/upload/{object_id}/recovery", params={"fileSize": len(content)}
+    )
     assert recovery.status_code == 200
     changed = {"fileSize": len(content) + 1}
     assert client.service.post(f"/upload/{object_id}/recovery", params=changed).status_code == 400
@@ -142,7 +146,9 @@ def test_finish_part_checks_the_stored_part(
     )
     assert not_uploaded.status_code == 400
     assert "Part does not exist" in not_uploaded.json()["message"]
-    blank = client.service.post(f"/upload/{object_id}/parts", params={**base, "md5": "", "etag": ""})
+    blank = client.service.post(
+        f"/upload/{object_id}/parts", params={**base, "md5": "", "etag": ""}
+    )
     assert blank.status_code == 400
     missing = client.service.post(f"/upload/{object_id}/parts", params=base)
     assert missing.status_code == 400
@@ -206,7 +212,9 @@ def test_ranged_external_and_url_free_download_specs(
         )
     ).json()
     assert external["objectSize"] == -1
-    assert [(p["partNumber"], p["partSize"], p["offset"]) for p in external["parts"]] == [(1, -1, 0)]
+    assert [(p["partNumber"], p["partSize"], p["offset"]) for p in external["parts"]] == [
+        (1, -1, 0)
+    ]
     anywhere = client.data.get(external["parts"][0]["url"], headers={"Range": "bytes=1000-1999"})
     assert anywhere.status_code == 206
     assert anywhere.content == content[1000:2000]
@@ -233,7 +241,11 @@ def test_ranged_external_and_url_free_download_specs(
     ],
 )
 def test_bad_download_requests(
-    broker: BrokerProcess, object_id: str, path: str, params: dict[str, Any], status: int,
+    broker: BrokerProcess,
+    object_id: str,
+    path: str,
+    params: dict[str, Any],
+    status: int,
     message: str,
 ) -> None:
     response = httpx.get(broker.url + path.replace("{id}", object_id), params=params)
@@ -259,8 +271,14 @@ def test_bad_upload_requests(client: ScoreClient, object_id: str) -> None:
         f"/upload/{object_id}/uploads", params={"fileSize": 10, "md5": "nope"}
     )
     assert bad_md5.status_code == 400
-    assert client.service.get(f"/upload/{object_id}/status", params={"fileSize": 10}).status_code == 404
-    assert client.service.post(f"/upload/{object_id}/recovery", params={"fileSize": 10}).status_code == 404
+    assert (
+        client.service.get(f"/upload/{object_id}/status", params={"fileSize": 10}).status_code
+        == 404
+    )
+    assert (
+        client.service.post(f"/upload/{object_id}/recovery", params={"fileSize": 10}).status_code
+        == 404
+    )
 
 
 def test_health_and_openapi(broker: BrokerProcess) -> None:

@@ -78,8 +78,19 @@ def test_specify_is_one_part() -> None:
 
 @pytest.mark.parametrize(
     "size",
-    [1, 2, MIN_PART_SIZE - 1, MIN_PART_SIZE, MIN_PART_SIZE + 1, 10**9, 10**11 + 7,
-     MAX_PARTS * MIN_PART_SIZE + 1, 10**12 + 3, 2**42 - 1, 5 * TiB],
+    [
+        1,
+        2,
+        MIN_PART_SIZE - 1,
+        MIN_PART_SIZE,
+        MIN_PART_SIZE + 1,
+        10**9,
+        10**11 + 7,
+        MAX_PARTS * MIN_PART_SIZE + 1,
+        10**12 + 3,
+        2**42 - 1,
+        5 * TiB,
+    ],
 )
 def test_layout_invariants_for_sizes_from_1_byte_to_5_tib(size: int) -> None:
     parts = PartPlanner().divide(0, size)

@@ -12,8 +12,18 @@ from score_broker.storage.keys import key_to_path
 
 @pytest.mark.parametrize(
     "key",
-    ["", "..", "../x", "data/../../x", "data/./x", "/etc/passwd", "data//x", "a\\..\\b", "a\x00b",
-     "data/" + "x" * 2000],
+    [
+        "",
+        "..",
+        "../x",
+        "data/../../x",
+        "data/./x",
+        "/etc/passwd",
+        "data//x",
+        "a\\..\\b",
+        "a\x00b",
+        "data/" + "x" * 2000,
+    ],
 )
 def test_escaping_keys_are_refused(tmp_path: Path, key: str) -> None:
     with pytest.raises(InvalidRequest):
