@@ -75,9 +75,9 @@ def broker_factory(tmp_path: Path) -> Iterator[BrokerFactory]:
     """Starts brokers with a given [storage] table; stops them all at the end of the test."""
     started: list[BrokerProcess] = []
 
-    def start(storage: dict[str, Any], **server: Any) -> BrokerProcess:
+    def start(storage: dict[str, Any], healthy: bool = True, **server: Any) -> BrokerProcess:
         config = {"server": {"log_level": "info", **server}, "storage": storage}
-        broker = BrokerProcess(config, tmp_path / "brokers").start()
+        broker = BrokerProcess(config, tmp_path / "brokers").start(healthy)
         started.append(broker)
         return broker
 
