@@ -40,11 +40,18 @@ class UploadService:
             raise NotFound(f"Upload {upload_id} of object {object_id} is not in progress.")
         return spec
 
-    def _current_spec(self, object_id: str) -> ObjectSpecification:
+    def _current_spec(self, object_id: str, file_size: int) -> ObjectSpecification:
+        """The upload in progress, which must be of `file_size` bytes."""
+        validation.object_id(object_id)
         upload_id = self.state.current_upload_id(object_id)
         spec = self.state.load_spec(object_id, upload_id) if upload_id else None
         if spec is None:
             raise NotFound(f"Upload ID not found for object ID {object_id}.")
+        if spec.object_size != file_size:
+            raise InvalidRequest(
+                f"The upload in progress is of {spec.object_size} bytes, not {file_size}; "
+                "the file changed, so start a new upload."
+            )
         return spec
 
     def initiate(
@@ -168,13 +175,7 @@ class UploadService:
 
     def progress(self, object_id: str, file_size: int) -> UploadProgress:
         """The upload in progress with fresh part URLs; finished parts carry `sourceMd5`."""
-        validation.object_id(object_id)
-        spec = self._current_spec(object_id)
-        if spec.object_size != file_size:
-            raise InvalidRequest(
-                f"The upload in progress is of {spec.object_size} bytes, not {file_size}; "
-                "the file changed, so start a new upload."
-            )
+        spec = self._current_spec(object_id, file_size)
         done = self.state.completed_parts(object_id, spec.upload_id)
         self._sign_parts(spec)
         for part in spec.parts:
@@ -184,12 +185,7 @@ class UploadService:
 
     def check_recoverable(self, object_id: str, file_size: int) -> None:
         """Succeeds when an upload of this size is in progress (NotFound, InvalidRequest if not)."""
-        validation.object_id(object_id)
-        spec = self._current_spec(object_id)
-        if spec.object_size != file_size:
-            raise InvalidRequest(
-                f"The upload in progress is of {spec.object_size} bytes, not {file_size}."
-            )
+        self._current_spec(object_id, file_size)
 
     def is_finalized(self, object_id: str) -> bool:
         validation.object_id(object_id)

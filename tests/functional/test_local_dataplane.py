@@ -6,7 +6,6 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -28,11 +27,6 @@ def local_client(local_broker: BrokerProcess) -> Iterator[ScoreClient]:
     client.close()
 
 
-def start_upload(client: ScoreClient, object_id: str, content: bytes) -> dict[str, Any]:
-    params = {"fileSize": len(content), "md5": md5_hex(content)}
-    return client.check(client.service.post(f"/upload/{object_id}/uploads", params=params)).json()
-
-
 def test_the_url_secret_is_private(local_broker: BrokerProcess, tmp_path: Path) -> None:
     secret = tmp_path / "store" / "secret"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
@@ -41,7 +35,7 @@ def test_the_url_secret_is_private(local_broker: BrokerProcess, tmp_path: Path) 
 
 def test_part_put_needs_the_planned_length(local_client: ScoreClient, object_id: str) -> None:
     content = os.urandom(1000)
-    url = start_upload(local_client, object_id, content)["parts"][0]["url"]
+    url = local_client.initiate(object_id, content)["parts"][0]["url"]
 
     def chunks() -> Iterator[bytes]:
         yield content

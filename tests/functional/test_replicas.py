@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import BrokerFactory
-from tests.support.score_client import ScoreClient, md5_hex
+from tests.support.score_client import ScoreClient
 
 MiB = 1024 * 1024
 
@@ -18,12 +18,7 @@ def test_restarted_broker_continues_an_upload(
     content = os.urandom(45 * MiB)  # three parts
     first = broker_factory(storage)
     before = ScoreClient(first.url)
-    spec = before.check(
-        before.service.post(
-            f"/upload/{object_id}/uploads",
-            params={"fileSize": len(content), "md5": md5_hex(content)},
-        )
-    ).json()
+    spec = before.initiate(object_id, content)
     before.upload_parts(object_id, spec, content, spec["parts"][:1])
     before.close()
     first.kill()
@@ -52,12 +47,7 @@ def test_second_broker_finalizes_an_upload_the_first_started(
     content = os.urandom(30 * MiB)  # two parts
     one = ScoreClient(broker_factory(storage).url)
     two = ScoreClient(broker_factory(storage).url)
-    spec = one.check(
-        one.service.post(
-            f"/upload/{object_id}/uploads",
-            params={"fileSize": len(content), "md5": md5_hex(content)},
-        )
-    ).json()
+    spec = one.initiate(object_id, content)
     one.upload_parts(object_id, spec, content, spec["parts"][:1])
     two.upload_parts(object_id, spec, content, spec["parts"][1:])
     two.finalize(object_id, spec["uploadId"])

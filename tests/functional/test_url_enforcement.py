@@ -59,11 +59,6 @@ def enforcing_client(
     client.close()
 
 
-def start_upload(client: ScoreClient, object_id: str, content: bytes) -> dict[str, Any]:
-    params = {"fileSize": len(content), "md5": md5_hex(content)}
-    return client.check(client.service.post(f"/upload/{object_id}/uploads", params=params)).json()
-
-
 def part_is_stored(client: ScoreClient, object_id: str, spec: dict[str, Any], body: bytes) -> bool:
     params = {
         "uploadId": spec["uploadId"],
@@ -76,7 +71,7 @@ def part_is_stored(client: ScoreClient, object_id: str, spec: dict[str, Any], bo
 
 def test_wrong_content_md5_is_refused(enforcing_client: ScoreClient, object_id: str) -> None:
     content = os.urandom(1000)
-    spec = start_upload(enforcing_client, object_id, content)
+    spec = enforcing_client.initiate(object_id, content)
     url = spec["parts"][0]["url"]
     wrong = md5_hex(b"something else")
     header = base64.b64encode(bytes.fromhex(wrong)).decode()
@@ -95,7 +90,7 @@ def test_wrong_content_md5_is_refused(enforcing_client: ScoreClient, object_id: 
 
 def test_tampered_urls_are_refused(enforcing_client: ScoreClient, object_id: str) -> None:
     content = os.urandom(1000)
-    spec = start_upload(enforcing_client, object_id, content)
+    spec = enforcing_client.initiate(object_id, content)
     refused = put_part(enforcing_client.data, tamper(spec["parts"][0]["url"]), memoryview(content))
     assert refused.status_code == 403
     assert not part_is_stored(enforcing_client, object_id, spec, content)
@@ -114,7 +109,7 @@ def test_tampered_urls_are_refused(enforcing_client: ScoreClient, object_id: str
 def test_expired_urls_are_refused(short_lived: ScoreClient, object_id: str) -> None:
     content = os.urandom(1000)
     short_lived.upload(object_id, content)
-    spec = start_upload(short_lived, f"{object_id[:-4]}ffff", content)
+    spec = short_lived.initiate(f"{object_id[:-4]}ffff", content)
     download = short_lived.check(
         short_lived.service.get(f"/download/{object_id}", params={"offset": 0, "length": -1})
     ).json()

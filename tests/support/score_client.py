@@ -85,15 +85,15 @@ class ScoreClient:
             raise FileExistsError(object_id)
         status = self.service.get(f"/upload/{object_id}/status", params={"fileSize": len(content)})
         assert status.status_code == 404, status.text
-        spec = self.check(
-            self.service.post(
-                f"/upload/{object_id}/uploads",
-                params={"fileSize": len(content), "overwrite": "true", "md5": md5_hex(content)},
-            )
-        ).json()
+        spec = self.initiate(object_id, content, overwrite="true")
         self.upload_parts(object_id, spec, content, spec["parts"])
         self.finalize(object_id, spec["uploadId"])
         return spec
+
+    def initiate(self, object_id: str, content: bytes, **extra: str) -> dict[str, Any]:
+        """Start an upload of `content` (declaring its MD5); returns the upload spec."""
+        params = {"fileSize": len(content), "md5": md5_hex(content), **extra}
+        return self.check(self.service.post(f"/upload/{object_id}/uploads", params=params)).json()
 
     def upload_parts(
         self, object_id: str, spec: dict[str, Any], content: bytes, parts: list[dict[str, Any]]
