@@ -3,25 +3,44 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
 from score_broker import __version__
 from score_broker.access_log import AccessLogMiddleware
+from score_broker.auth.authenticator import Authenticator
+from score_broker.auth.identity import ScopeRule
+from score_broker.auth.introspection import Introspector
+from score_broker.auth.jwt_tokens import JwtVerifier
+from score_broker.auth.keys import KeyStore
 from score_broker.config import Settings
 from score_broker.errors import StorageUnavailable
+from score_broker.metadata import Metadata
+from score_broker.metadata.embedded import EmbeddedSong
+from score_broker.metadata.remote import RemoteSong
 from score_broker.services import Services
+from score_broker.services.access import AccessControl
 from score_broker.services.downloads import DownloadService
 from score_broker.services.planner import PartPlanner
 from score_broker.services.upload_state import UploadState
 from score_broker.services.uploads import UploadService
+from score_broker.song.access import SongAccess
+from score_broker.song.database import SongDatabase
+from score_broker.song.service import SongService
+from score_broker.song.storage_check import HttpCheck, InProcessCheck, StorageCheck
 from score_broker.storage.base import ObjectStore
 from score_broker.storage.local import LocalStore
 from score_broker.storage.s3 import S3Store
 
 log = logging.getLogger(__name__)
+
+KEYS_FILE = "api-keys.sqlite"
+SONG_FILE = "song.sqlite"
+ADMIN_KEY_FILE = "admin-key"
 
 
 def build_store(settings: Settings) -> ObjectStore:
@@ -43,22 +62,85 @@ def build_store(settings: Settings) -> ObjectStore:
     return LocalStore(settings.local_directory, settings.public_url)
 
 
+def build_authenticator(settings: Settings) -> Authenticator:
+    auth = settings.auth
+    introspector = None
+    if auth.introspection_url:
+        introspector = Introspector(
+            auth.introspection_url,
+            auth.introspection_client_id,
+            auth.introspection_client_secret,
+            auth.introspection_token_name,
+            auth.introspection_cache_seconds,
+        )
+    jwt = JwtVerifier(
+        auth.jwt_public_key_file, auth.jwt_jwks_url, auth.jwt_issuer, auth.jwt_audience
+    )
+    return Authenticator(KeyStore(settings.data_directory / KEYS_FILE), jwt, introspector)
+
+
 def build_services(settings: Settings, store: ObjectStore | None = None) -> Services:
+    settings.data_directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     store = store or build_store(settings)
-    storage = settings.storage
+    storage, auth = settings.storage, settings.auth
     state = UploadState(store, storage.data_directory, storage.upload_directory)
     planner = PartPlanner(storage.part_size)
+    uploads = UploadService(state, planner, storage.upload_url_expiry)
+    downloads = DownloadService(state, planner, storage.download_url_expiry, storage.sentinel)
+    song: SongService | None = None
+    metadata: Metadata | None = None
+    if settings.song.url == "embedded":
+        check: StorageCheck = InProcessCheck(uploads, downloads)
+        if settings.song.score_url:
+            check = HttpCheck(settings.song.score_url, settings.song.score_token)
+        song = SongService(SongDatabase(settings.data_directory / SONG_FILE), check)
+        metadata = EmbeddedSong(song)
+    elif settings.song.url != "none":
+        metadata = RemoteSong(settings.song.url, settings.song.timeout, settings.song.retries)
+    access = AccessControl(
+        enabled=auth.enabled,
+        metadata=metadata,
+        upload_rule=ScopeRule(
+            auth.upload_system_scope, auth.upload_study_prefix, auth.upload_study_suffix
+        ),
+        download_rule=ScopeRule(
+            auth.download_system_scope, auth.download_study_prefix, auth.download_study_suffix
+        ),
+        legacy_mode=settings.song.legacy_mode,
+    )
+    song_rule = ScopeRule(
+        auth.song_system_scope, auth.song_study_prefix, auth.song_study_suffix, case_sensitive=True
+    )
     return Services(
         backend=storage.backend,
         store=store,
-        uploads=UploadService(state, planner, storage.upload_url_expiry),
-        downloads=DownloadService(state, planner, storage.download_url_expiry, storage.sentinel),
+        uploads=uploads,
+        downloads=downloads,
+        authenticator=build_authenticator(settings),
+        access=access,
+        song=song,
+        song_access=SongAccess(auth.enabled, song_rule),
     )
+
+
+def ensure_admin_key(settings: Settings, keys: KeyStore) -> Path | None:
+    """On a first start with authorization on and no keys, create an admin key in a 0600 file."""
+    if not settings.auth.enabled or not keys.is_empty():
+        return None
+    auth = settings.auth
+    scopes = [auth.upload_system_scope, auth.download_system_scope, auth.song_system_scope]
+    token, _ = keys.create(scopes, note="admin key created at first start")
+    path = settings.data_directory / ADMIN_KEY_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(token + "\n")
+    os.chmod(path, 0o600)
+    return path
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """The broker's ASGI application; builds the services unless they are given."""
-    from score_broker.api import dataplane, download, service_info, upload
+    from score_broker.api import dataplane, download, service_info, song, upload
     from score_broker.api.errors import install_error_handlers
 
     services = services or build_services(settings)
@@ -83,6 +165,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(service_info.router)
     app.include_router(download.router)
     app.include_router(upload.router)
+    if services.song is not None:
+        app.include_router(song.router)
     if isinstance(services.store, LocalStore):
         app.router.routes.extend(dataplane.routes)
     if settings.server.access_log:

@@ -1,10 +1,12 @@
-"""`score-broker`: run the broker."""
+"""`score-broker`: run the broker and manage its API keys."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from score_broker import __version__
@@ -12,6 +14,18 @@ from score_broker.config import ConfigError, Settings, load_settings
 from score_broker.errors import BrokerError
 
 log = logging.getLogger("score_broker")
+DURATION = re.compile(r"^(\d+)([smhdw])$")
+SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def duration_seconds(text: str) -> int:
+    """'90m', '12h', '30d', '2w' or '3600s' as seconds."""
+    match = DURATION.match(text.strip())
+    if not match or int(match.group(1)) == 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: use a number and a unit, e.g. 90m, 12h, 30d or 2w"
+        )
+    return int(match.group(1)) * SECONDS[match.group(2)]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,11 +34,27 @@ def _parser() -> argparse.ArgumentParser:
         description="A Score-compatible broker that issues pre-signed URLs for object storage.",
     )
     parser.add_argument("--version", action="version", version=f"score-broker {__version__}")
+    config = argparse.ArgumentParser(add_help=False)
+    config.add_argument("--config", type=Path, help="TOML configuration file")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    serve = commands.add_parser("serve", help="serve the Score REST API")
-    serve.add_argument("--config", type=Path, help="TOML configuration file")
+
+    serve = commands.add_parser("serve", parents=[config], help="serve the Score REST API")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8087)")
+
+    keys = commands.add_parser("keys", help="create, list and revoke the broker's API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    create = key_commands.add_parser(
+        "create", parents=[config], help="create a key and print it (only once) on stdout"
+    )
+    create.add_argument(
+        "--scope", action="append", required=True, help="a scope, e.g. score.READ (repeatable)"
+    )
+    create.add_argument("--expires", type=duration_seconds, help="lifetime, e.g. 30d or 12h")
+    create.add_argument("--note", default="", help="a note shown by `keys list`")
+    key_commands.add_parser("list", parents=[config], help="list keys (never the keys themselves)")
+    revoke = key_commands.add_parser("revoke", parents=[config], help="revoke a key by its id")
+    revoke.add_argument("key_id", help="the id shown by `keys list`")
     return parser
 
 
@@ -43,20 +73,33 @@ def _describe(settings: Settings) -> str:
         where = f"s3 {s3.endpoint_url or 'AWS'} bucket {s3.data_bucket}"
     else:
         where = f"local store {settings.local_directory}"
-    return f"{where}, listening on {settings.server.host}:{settings.server.port}"
+    song = settings.song.url
+    return f"{where}, Song {song}, listening on {settings.server.host}:{settings.server.port}"
 
 
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from score_broker.app import create_app
+    from score_broker.app import build_services, create_app, ensure_admin_key
 
     settings = load_settings(args.config, overrides={"host": args.host, "port": args.port})
     _configure_logging(settings.server.log_level)
-    app = create_app(settings)
+    services = build_services(settings)
+    app = create_app(settings, services)
     log.info("score-broker %s: %s", __version__, _describe(settings))
     if not settings.auth.enabled:
         log.warning("authorization is off ([auth] enabled = false): development mode")
+    admin_key = ensure_admin_key(settings, services.authenticator.keys)
+    if admin_key is not None:
+        log.warning(
+            "created an admin API key (Score and Song, read and write); it is in %s", admin_key
+        )
+    if settings.server.host in ("0.0.0.0", "::") and not settings.server.public_url:
+        log.warning(
+            "listening on all interfaces but URLs name %s; set [server] public_url so that "
+            "other machines can reach the URLs the broker hands out",
+            settings.public_url,
+        )
     uvicorn.run(
         app,
         host=settings.server.host,
@@ -69,10 +112,47 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _when(stamp: float | None) -> str:
+    if stamp is None:
+        return "-"
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def keys(args: argparse.Namespace) -> int:
+    from score_broker.app import KEYS_FILE
+    from score_broker.auth.keys import KeyStore
+
+    settings = load_settings(args.config)
+    store = KeyStore(settings.data_directory / KEYS_FILE)
+    if args.keys_command == "create":
+        try:
+            token, record = store.create(args.scope, args.expires, args.note)
+        except ValueError as error:
+            print(f"score-broker: {error}", file=sys.stderr)
+            return 2
+        print(token)
+        print(f"created key {record.id} with scopes {' '.join(record.scopes)}", file=sys.stderr)
+        return 0
+    if args.keys_command == "list":
+        print(f"{'ID':<10}{'STATE':<9}{'CREATED':<22}{'EXPIRES':<22}SCOPES")
+        for record in store.records():
+            print(
+                f"{record.id:<10}{record.state:<9}{_when(record.created):<22}"
+                f"{_when(record.expires):<22}{' '.join(record.scopes)}"
+                + (f"  # {record.note}" if record.note else "")
+            )
+        return 0
+    if not store.revoke(args.key_id):
+        print(f"score-broker: there is no key {args.key_id!r}; see `keys list`.", file=sys.stderr)
+        return 1
+    print(f"revoked key {args.key_id}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return serve(args)
+        return serve(args) if args.command == "serve" else keys(args)
     except (ConfigError, BrokerError) as error:
         print(f"score-broker: {error}", file=sys.stderr)
         return 2

@@ -40,6 +40,9 @@ class ServerSettings(Section):
     public_url: str = ""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
+    #: Where the broker keeps its own files (API keys, the embedded Song, the local store);
+    #: empty means the user data directory.
+    data_directory: str = ""
 
 
 class S3Settings(Section):
@@ -57,7 +60,7 @@ class S3Settings(Section):
 
 
 class LocalSettings(Section):
-    #: Empty means `store` in the user data directory.
+    #: Empty means `store` in the data directory.
     directory: str = ""
 
 
@@ -74,13 +77,42 @@ class StorageSettings(Section):
 
 
 class SongSettings(Section):
-    #: Base URL of a Song server; empty means no Song (objects need no registration).
-    url: str = ""
+    #: "embedded" (a Song-compatible service at /song, the default), "none" (no metadata:
+    #: objects need no registration; development only), or the base URL of a Song server.
+    url: str = "embedded"
+    timeout: float = Field(10.0, gt=0)
+    retries: int = Field(2, ge=0, le=10)
+    #: Skip the analysis-state checks, like Score's metadata.useLegacyMode.
+    legacy_mode: bool = False
+    #: Where the embedded Song checks objects at publish: empty means this broker, in-process;
+    #: otherwise the base URL of a Score server, called with `score_token`.
+    score_url: str = ""
+    score_token: str = ""
 
 
 class AuthSettings(Section):
     #: False is development mode: every request is allowed, without a token.
-    enabled: bool = False
+    enabled: bool = True
+    upload_system_scope: str = "score.WRITE"
+    upload_study_prefix: str = "PROGRAMDATA-"
+    upload_study_suffix: str = ".WRITE"
+    download_system_scope: str = "score.READ"
+    download_study_prefix: str = "PROGRAMDATA-"
+    download_study_suffix: str = ".READ"
+    song_system_scope: str = "song.WRITE"
+    song_study_prefix: str = "PROGRAMDATA-"
+    song_study_suffix: str = ".WRITE"
+    #: JWTs (RS256): a PEM public key file or a JWKS URL; issuer and audience checked if set.
+    jwt_public_key_file: str = ""
+    jwt_jwks_url: str = ""
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    #: Introspection of UUID-shaped API keys that are not the broker's own (Ego or Keycloak).
+    introspection_url: str = ""
+    introspection_client_id: str = ""
+    introspection_client_secret: str = ""
+    introspection_token_name: str = "apiToken"  # noqa: S105 (a form field name)
+    introspection_cache_seconds: int = Field(60, ge=0)
 
 
 class Settings(Section):
@@ -101,11 +133,17 @@ class Settings(Section):
         return f"http://{host}:{self.server.port}"
 
     @property
+    def data_directory(self) -> Path:
+        if self.server.data_directory:
+            return Path(self.server.data_directory).expanduser()
+        return Path(platformdirs.user_data_dir(APP_NAME))
+
+    @property
     def local_directory(self) -> Path:
         configured = self.storage.local.directory
         if configured:
             return Path(configured).expanduser()
-        return Path(platformdirs.user_data_dir(APP_NAME)) / "store"
+        return self.data_directory / "store"
 
 
 def env_name(path: tuple[str, ...]) -> str:
@@ -162,13 +200,10 @@ def load_settings(
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"Configuration key {where}: {first['msg']}.") from error
-    if settings.auth.enabled:
+    url = settings.song.url
+    if url not in ("embedded", "none") and not url.startswith(("http://", "https://")):
         raise ConfigError(
-            "[auth] enabled = true is not supported by this version of score-broker; "
-            "set it to false (development mode, no tokens checked)."
-        )
-    if settings.song.url:
-        raise ConfigError(
-            "[song] url is not supported by this version of score-broker; leave it empty."
+            '[song] url must be "embedded", "none" or the http(s) URL of a Song server, '
+            f"not {url!r}."
         )
     return settings

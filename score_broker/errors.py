@@ -29,3 +29,15 @@ class StorageUnavailable(BrokerError):
 
 class ChecksumMismatch(InvalidRequest):
     """Bytes do not match the MD5 they were declared with."""
+
+
+class MetadataUnavailable(StorageUnavailable):
+    """Song could not be reached or failed; the caller should retry (503)."""
+
+
+class Unauthorized(BrokerError):
+    """No valid token where one is required (401)."""
+
+
+class Forbidden(BrokerError):
+    """The token lacks the scope the request needs (403); the message is Score's text."""

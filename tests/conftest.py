@@ -75,8 +75,20 @@ def broker_factory(tmp_path: Path) -> Iterator[BrokerFactory]:
     """Starts brokers with a given [storage] table; stops them all at the end of the test."""
     started: list[BrokerProcess] = []
 
-    def start(storage: dict[str, Any], healthy: bool = True, **server: Any) -> BrokerProcess:
-        config = {"server": {"log_level": "info", **server}, "storage": storage}
+    def start(
+        storage: dict[str, Any],
+        healthy: bool = True,
+        song: dict[str, Any] | None = None,
+        auth: dict[str, Any] | None = None,
+        **server: Any,
+    ) -> BrokerProcess:
+        """A broker on `storage`; by default without Song and without authorization."""
+        config = {
+            "server": {"log_level": "info", "data_directory": str(tmp_path / "data"), **server},
+            "storage": storage,
+            "song": song or {"url": "none"},
+            "auth": auth or {"enabled": False},
+        }
         broker = BrokerProcess(config, tmp_path / "brokers").start(healthy)
         started.append(broker)
         return broker

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
-from score_broker.api.deps import services
-from score_broker.services import Services
+from score_broker.api.deps import IdentityDep, ServicesDep
 
 router = APIRouter(prefix="/download", tags=["download"])
-ServicesDep = Annotated[Services, Depends(services)]
 
 
 @router.get("/ping", response_class=PlainTextResponse, summary="A URL of the sentinel object")
-def ping(svc: ServicesDep) -> str:
+def ping(svc: ServicesDep, _: IdentityDep) -> str:
     return svc.downloads.ping_url()
 
 
@@ -23,9 +21,11 @@ def ping(svc: ServicesDep) -> str:
 def download_spec(
     object_id: str,
     svc: ServicesDep,
+    caller: IdentityDep,
     offset: Annotated[int, Query()],
     length: Annotated[int, Query()],
     external: Annotated[bool, Query()] = False,
     exclude_urls: Annotated[bool, Query(alias="exclude-urls")] = False,
 ) -> dict[str, Any]:
+    svc.access.check_download(caller, object_id, exclude_urls)
     return svc.downloads.spec(object_id, offset, length, external, exclude_urls).to_wire()

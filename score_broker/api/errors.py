@@ -12,16 +12,19 @@ from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from score_broker.errors import (
     BrokerError,
+    Forbidden,
     InvalidRequest,
     NotFound,
     ObjectExists,
     StorageUnavailable,
+    Unauthorized,
 )
+from score_broker.song.errors import SongError
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,29 @@ def _describe_validation(error: RequestValidationError) -> str:
     return f"The {kind} '{name}' must be {expected.get(first.get('type', ''), 'valid')}."
 
 
+def _is_song(request: Request) -> bool:
+    return request.url.path == "/song" or request.url.path.startswith("/song/")
+
+
+def _song_response(request: Request, error: SongError) -> JSONResponse:
+    return JSONResponse(error.body(str(request.url)), status_code=error.status)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SongError)
+    async def song_error(request: Request, error: SongError) -> JSONResponse:
+        return _song_response(request, error)
+
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(request: Request, error: Unauthorized) -> Response:
+        response = error_response(request, 401, str(error))
+        response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, error: Forbidden) -> Response:
+        return PlainTextResponse(str(error), status_code=403)
+
     @app.exception_handler(BrokerError)
     async def broker_error(request: Request, error: BrokerError) -> JSONResponse:
         for kind, status in STATUS_OF:
@@ -68,15 +93,24 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        if _is_song(request):
+            song = SongError("malformed.parameter", 400, _describe_validation(error))
+            return _song_response(request, song)
         return error_response(request, 400, _describe_validation(error))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if _is_song(request):
+            song = SongError("unknown.error", error.status_code, str(error.detail))
+            return _song_response(request, song)
         return error_response(request, error.status_code, str(error.detail))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error in %s %s", request.method, request.url.path)
+        if _is_song(request):
+            song = SongError("unknown.error", 500, "Internal error; the broker's log has details")
+            return _song_response(request, song)
         return error_response(
             request, 500, "Internal error in the broker; its log has the details."
         )

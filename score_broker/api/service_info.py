@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from score_broker.api.deps import services
+from score_broker.api.deps import IdentityDep, ServicesDep
 from score_broker.errors import StorageUnavailable
-from score_broker.services import Services
 
 router = APIRouter(tags=["service"])
-ServicesDep = Annotated[Services, Depends(services)]
 
 
 @router.get("/profile", response_class=PlainTextResponse, summary="Storage profile: s3 or az")
-def profile(svc: ServicesDep) -> str:
+def profile(svc: ServicesDep, _: IdentityDep) -> str:
     return svc.store.profile
 
 

@@ -1,12 +1,18 @@
-"""Broker services: part planning, upload state, upload and download specs."""
+"""Broker services: part planning, upload state, upload and download specs, access rules."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from score_broker.services.downloads import DownloadService
-from score_broker.services.uploads import UploadService
-from score_broker.storage.base import ObjectStore
+if TYPE_CHECKING:
+    from score_broker.auth.authenticator import Authenticator
+    from score_broker.services.access import AccessControl
+    from score_broker.services.downloads import DownloadService
+    from score_broker.services.uploads import UploadService
+    from score_broker.song.access import SongAccess
+    from score_broker.song.service import SongService
+    from score_broker.storage.base import ObjectStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,3 +23,7 @@ class Services:
     store: ObjectStore
     uploads: UploadService
     downloads: DownloadService
+    authenticator: Authenticator
+    access: AccessControl
+    song: SongService | None
+    song_access: SongAccess

@@ -1,0 +1,226 @@
+"""The embedded Song's REST API at /song, with Song's paths, parameters and bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from score_broker.api.deps import ServicesDep
+from score_broker.auth.identity import Identity
+from score_broker.errors import Unauthorized
+from score_broker.song.errors import SongError
+from score_broker.song.service import ENTITY_FILTERS, SongService
+
+router = APIRouter(prefix="/song", tags=["song"])
+PAGE_PARAMETERS = {"page", "size", "fields"}
+
+
+def song(svc: ServicesDep) -> SongService:
+    assert svc.song is not None
+    return svc.song
+
+
+SongDep = Annotated[SongService, Depends(song)]
+
+
+def song_identity(request: Request, svc: ServicesDep) -> Identity | None:
+    try:
+        return svc.authenticator.identify(request.headers.get("authorization"))
+    except Unauthorized as error:
+        raise SongError("unauthorized.token", 401, str(error), "SongAccess") from error
+
+
+IdentityDep = Annotated[Identity | None, Depends(song_identity)]
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return json.loads(await request.body())
+    except ValueError as error:
+        raise SongError("payload.parsing", 422, f"The body is not valid JSON: {error}") from error
+
+
+@router.get("/isAlive")
+def is_alive() -> bool:
+    return True
+
+
+@router.get("/studies/all")
+def all_studies(song: SongDep) -> list[str]:
+    return song.list_studies()
+
+
+@router.get("/studies/{study_id}")
+def get_study(study_id: str, song: SongDep) -> dict[str, Any]:
+    return song.get_study(study_id)
+
+
+@router.post("/studies/{study_id}/")
+@router.post("/studies/{study_id}", include_in_schema=False)
+async def create_study(
+    study_id: str, request: Request, svc: ServicesDep, identity: IdentityDep
+) -> dict[str, str]:
+    svc.song_access.check_write(identity, study_id)
+    body = await _json_body(request)
+    assert svc.song is not None
+    return svc.song.create_study(study_id, body)
+
+
+@router.post("/submit/{study_id}")
+async def submit(
+    study_id: str,
+    request: Request,
+    svc: ServicesDep,
+    identity: IdentityDep,
+    allow_duplicates: Annotated[bool, Query(alias="allowDuplicates")] = False,
+) -> dict[str, str]:
+    svc.song_access.check_write(identity, study_id)
+    payload = await _json_body(request)
+    assert svc.song is not None
+    return svc.song.submit(study_id, payload, allow_duplicates)
+
+
+@router.get("/studies/{study_id}/analysis")
+def list_analyses(
+    study_id: str,
+    song: SongDep,
+    analysis_states: Annotated[str, Query(alias="analysisStates")] = "PUBLISHED",
+) -> list[dict[str, Any]]:
+    return song.list_analyses(study_id, analysis_states)
+
+
+@router.get("/studies/{study_id}/analysis/paginated")
+def paginated_analyses(
+    study_id: str,
+    song: SongDep,
+    analysis_states: Annotated[str, Query(alias="analysisStates")] = "PUBLISHED",
+    limit: Annotated[int, Query(ge=0)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    analyses = song.list_analyses(study_id, analysis_states, limit, offset)
+    return {
+        "analyses": analyses,
+        "totalAnalyses": song.count_analyses(study_id, analysis_states),
+        "currentTotalAnalyses": len(analyses),
+    }
+
+
+@router.get("/studies/{study_id}/analysis/{analysis_id}")
+def get_analysis(study_id: str, analysis_id: str, song: SongDep) -> dict[str, Any]:
+    return song.get_analysis(study_id, analysis_id)
+
+
+@router.get("/studies/{study_id}/analysis/{analysis_id}/files")
+def analysis_files(study_id: str, analysis_id: str, song: SongDep) -> list[dict[str, Any]]:
+    return song.analysis_files(study_id, analysis_id)
+
+
+@router.put("/studies/{study_id}/analysis/publish/{analysis_id}")
+def publish(
+    study_id: str,
+    analysis_id: str,
+    svc: ServicesDep,
+    song: SongDep,
+    identity: IdentityDep,
+    ignore_undefined_md5: Annotated[bool, Query(alias="ignoreUndefinedMd5")] = False,
+) -> dict[str, str]:
+    svc.song_access.check_write(identity, study_id)
+    return song.publish(study_id, analysis_id, ignore_undefined_md5)
+
+
+@router.put("/studies/{study_id}/analysis/unpublish/{analysis_id}")
+def unpublish(
+    study_id: str, analysis_id: str, svc: ServicesDep, song: SongDep, identity: IdentityDep
+) -> dict[str, str]:
+    svc.song_access.check_write(identity, study_id)
+    return song.unpublish(study_id, analysis_id)
+
+
+@router.put("/studies/{study_id}/analysis/suppress/{analysis_id}")
+def suppress(
+    study_id: str, analysis_id: str, svc: ServicesDep, song: SongDep, identity: IdentityDep
+) -> dict[str, str]:
+    svc.song_access.check_write(identity, study_id)
+    return song.suppress(study_id, analysis_id)
+
+
+@router.get("/studies/{study_id}/files/{object_id}")
+def get_file(study_id: str, object_id: str, song: SongDep) -> dict[str, Any]:
+    return song.get_file(study_id, object_id)
+
+
+@router.get("/entities/{object_id}")
+def get_entity(object_id: str, song: SongDep) -> dict[str, Any]:
+    return song.entity_json(object_id)
+
+
+@router.get("/entities")
+def list_entities(request: Request, song: SongDep) -> dict[str, Any]:
+    """Filters `id, gnosId, fileName, projectCode, access`; `page`, `size`, repeated `fields`."""
+    params = request.query_params
+    unknown = sorted(set(params) - set(ENTITY_FILTERS) - PAGE_PARAMETERS)
+    if unknown:
+        raise SongError(
+            "illegal.query.parameter",
+            400,
+            f"Unknown query parameters {unknown}",
+            "LegacyEntityController",
+        )
+    try:
+        page = int(params.get("page", 0))
+        size = int(params.get("size", 20))
+    except ValueError:
+        raise SongError(
+            "illegal.query.parameter",
+            400,
+            "page and size must be integers",
+            "LegacyEntityController",
+        ) from None
+    filters = {k: params[k] for k in ENTITY_FILTERS if k in params}
+    return song.entities_page(filters, page, size, params.getlist("fields"))
+
+
+def _csv(value: str | None) -> list[str]:
+    return [item.strip() for item in (value or "").split(",") if item.strip()]
+
+
+@router.get("/schemas")
+def list_schemas(
+    song: SongDep,
+    names: str | None = None,
+    versions: str | None = None,
+    hide_schema: Annotated[bool, Query(alias="hideSchema")] = False,
+    unrendered_only: Annotated[bool, Query(alias="unrenderedOnly")] = False,
+    offset: int = 0,
+    limit: int = 20,
+    sort: str = "version",
+    sort_order: Annotated[str, Query(alias="sortOrder")] = "DESC",
+) -> dict[str, Any]:
+    try:
+        version_numbers = [int(v) for v in _csv(versions)]
+    except ValueError:
+        raise SongError("malformed.parameter", 400, "versions must be integers") from None
+    if sort_order.upper() not in ("ASC", "DESC"):
+        raise SongError("malformed.parameter", 400, "sortOrder must be ASC or DESC")
+    return song.list_schemas(
+        _csv(names),
+        version_numbers,
+        hide_schema,
+        unrendered_only,
+        offset,
+        limit,
+        sort,
+        sort_order.upper() == "DESC",
+    )
+
+
+@router.get("/schemas/{name}")
+def get_schema(
+    name: str,
+    song: SongDep,
+    version: int | None = None,
+    unrendered_only: Annotated[bool, Query(alias="unrenderedOnly")] = False,
+) -> dict[str, Any]:
+    return song.get_schema(name, version, unrendered_only)

@@ -1,0 +1,1 @@
+"""Turning a bearer token into an identity with scopes: API keys, JWTs, introspection."""

@@ -1,0 +1,38 @@
+"""The one place a bearer token is turned into an identity (contract 6.2)."""
+
+from __future__ import annotations
+
+from score_broker.auth.identity import Identity, looks_like_api_key
+from score_broker.auth.introspection import Introspector
+from score_broker.auth.jwt_tokens import JwtVerifier
+from score_broker.auth.keys import KeyStore
+from score_broker.errors import Unauthorized
+
+
+class Authenticator:
+    """UUID-shaped tokens are API keys (ours, else introspected); anything else is a JWT."""
+
+    def __init__(
+        self, keys: KeyStore, jwt: JwtVerifier, introspector: Introspector | None = None
+    ) -> None:
+        self.keys = keys
+        self.jwt = jwt
+        self.introspector = introspector
+
+    def identify(self, authorization: str | None) -> Identity | None:
+        """None for an anonymous request; Unauthorized when a token is given but not valid."""
+        if authorization is None:
+            return None
+        if authorization[:7].lower() != "bearer ":
+            raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
+        token = authorization[7:].strip()
+        if not token:
+            raise Unauthorized("The Authorization header has an empty bearer token.")
+        if looks_like_api_key(token):
+            identity = self.keys.identify(token)
+            if identity is not None:
+                return identity
+            if self.introspector is not None:
+                return self.introspector.identify(token)
+            raise Unauthorized("The API key is not known to this broker.")
+        return self.jwt.identify(token)

@@ -1,0 +1,69 @@
+"""JWTs signed with RS256 by Ego or Keycloak: signature, expiry, issuer and audience checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+from score_broker.auth.identity import Identity
+from score_broker.errors import StorageUnavailable, Unauthorized
+
+
+def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
+    """Scopes from Ego's `context.scope` array or a `scope` claim (array or space-separated)."""
+    found: set[str] = set()
+    context = claims.get("context")
+    if isinstance(context, dict) and isinstance(context.get("scope"), list):
+        found.update(str(s) for s in context["scope"])
+    scope = claims.get("scope")
+    if isinstance(scope, str):
+        found.update(scope.split())
+    elif isinstance(scope, list):
+        found.update(str(s) for s in scope)
+    return frozenset(found)
+
+
+class JwtVerifier:
+    """Verifies RS256 JWTs with a PEM public key or the keys of a JWKS URL."""
+
+    def __init__(
+        self, public_key_file: str = "", jwks_url: str = "", issuer: str = "", audience: str = ""
+    ) -> None:
+        self._key: Any = None
+        self._jwks: jwt.PyJWKClient | None = None
+        if public_key_file:
+            self._key = Path(public_key_file).expanduser().read_bytes()
+        elif jwks_url:
+            self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300, timeout=10)
+        self.issuer = issuer or None
+        self.audience = audience or None
+
+    @property
+    def configured(self) -> bool:
+        return self._key is not None or self._jwks is not None
+
+    def identify(self, token: str) -> Identity:
+        if not self.configured:
+            raise Unauthorized("The token is not an API key this broker knows.")
+        try:
+            key = self._key
+            if self._jwks is not None:
+                key = self._jwks.get_signing_key_from_jwt(token).key
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                issuer=self.issuer,
+                audience=self.audience,
+                options={"require": ["exp"], "verify_aud": self.audience is not None},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthorized("The token has expired; log in again for a new one.") from None
+        except jwt.PyJWKClientConnectionError as error:
+            raise StorageUnavailable(f"Cannot fetch the JWT signing keys: {error}.") from error
+        except jwt.PyJWTError as error:
+            raise Unauthorized(f"The token is not valid: {error}.") from None
+        subject = str(claims.get("sub") or claims.get("user_id") or "jwt")
+        return Identity(subject=f"jwt:{subject}", scopes=scopes_of(claims))

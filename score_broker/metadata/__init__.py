@@ -1,0 +1,21 @@
+"""What the broker asks Song about an object: its study, analysis, access and analysis state."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from score_broker.metadata.entity import Entity
+
+__all__ = ["Entity", "Metadata"]
+
+
+class Metadata(Protocol):
+    """Song, as Score uses it (contract 7.1)."""
+
+    def entity(self, object_id: str) -> Entity:
+        """The object's legacy entity; NotFound if Song does not know it."""
+        ...
+
+    def analysis_state(self, study_id: str, analysis_id: str) -> str:
+        """PUBLISHED, UNPUBLISHED or SUPPRESSED; NotFound if Song does not know the analysis."""
+        ...

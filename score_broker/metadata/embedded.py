@@ -1,0 +1,26 @@
+"""The embedded Song, asked in-process (no HTTP round trip) the questions Score asks Song."""
+
+from __future__ import annotations
+
+from score_broker.errors import NotFound
+from score_broker.metadata.entity import Entity
+from score_broker.song.service import SongService
+
+
+class EmbeddedSong:
+    """Metadata from the broker's own Song service."""
+
+    def __init__(self, song: SongService) -> None:
+        self.song = song
+
+    def entity(self, object_id: str) -> Entity:
+        entity = self.song.entity(object_id)
+        if entity is None:
+            raise NotFound(f"Entity {object_id} is not registered on the server.")
+        return entity
+
+    def analysis_state(self, study_id: str, analysis_id: str) -> str:
+        state = self.song.analysis_state(analysis_id)
+        if state is None:
+            raise NotFound(f"Analysis {analysis_id} of study {study_id} is not registered in Song.")
+        return state

@@ -1,0 +1,76 @@
+"""A Song server over HTTP, called as Score calls it: no token, timeouts, a few retries."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from score_broker.errors import MetadataUnavailable, NotFound
+from score_broker.metadata.entity import Entity
+
+log = logging.getLogger(__name__)
+RETRY_DELAY = 0.2
+
+
+class RemoteSong:
+    """Looks up entities and analysis states on a Song server."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0, retries: int = 2) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retries = retries
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _get(self, path: str, what: str) -> dict[str, Any] | None:
+        """The JSON at `path`; None on 404 (and 400, as Score reads it); 503 on anything else."""
+        for attempt in range(self.retries + 1):
+            try:
+                response = self._http.get(path)
+            except httpx.HTTPError as error:
+                problem = f"cannot reach Song at {self.base_url} ({type(error).__name__})"
+            else:
+                if response.status_code in (400, 404):
+                    return None
+                if response.status_code == 200:
+                    try:
+                        body = response.json()
+                    except ValueError:
+                        body = None
+                    if isinstance(body, dict):
+                        return body
+                    raise MetadataUnavailable(f"Song answered {what} with something not JSON.")
+                problem = f"Song answered {what} with HTTP {response.status_code}"
+                if response.status_code < 500:
+                    raise MetadataUnavailable(f"{problem}; check the broker's [song] url.")
+            if attempt < self.retries:
+                time.sleep(RETRY_DELAY * 2**attempt)
+        log.warning("%s", problem)
+        raise MetadataUnavailable(f"{problem}; try again later.")
+
+    def entity(self, object_id: str) -> Entity:
+        body = self._get(f"/entities/{quote(object_id, safe='')}", f"the entity {object_id}")
+        if body is None:
+            raise NotFound(f"Entity {object_id} is not registered on the server.")
+        try:
+            entity = Entity.from_wire(body)
+        except (KeyError, TypeError) as error:
+            raise MetadataUnavailable(f"Song's entity {object_id} lacks {error}.") from error
+        if entity.id != object_id:
+            raise MetadataUnavailable(f"Song answered entity {entity.id} for {object_id}.")
+        return entity
+
+    def analysis_state(self, study_id: str, analysis_id: str) -> str:
+        path = f"/studies/{quote(study_id, safe='')}/analysis/{quote(analysis_id, safe='')}"
+        body = self._get(path, f"the analysis {analysis_id}")
+        if body is None:
+            raise NotFound(f"Analysis {analysis_id} of study {study_id} is not registered in Song.")
+        state = body.get("analysisState")
+        if not isinstance(state, str):
+            raise MetadataUnavailable(f"Could not parse 'analysisState' of analysis {analysis_id}.")
+        return state

@@ -1,0 +1,91 @@
+"""Score's access rules (contract 6.5 and 7.1): who may upload or download which object.
+
+Upload: the system upload scope, or the study's upload scope; initiating also needs the object
+registered in Song with its analysis UNPUBLISHED. Download: the system download scope, or an
+`open` file (even anonymously), or the study's download scope; download URLs also need the
+analysis PUBLISHED, unless the caller only wants the spec without URLs (`exclude-urls=true`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from score_broker.auth.identity import Identity, ScopeRule
+from score_broker.errors import Forbidden, InvalidRequest, Unauthorized
+from score_broker.metadata import Entity, Metadata
+from score_broker.services import validation
+
+UPLOAD_DENIED = "Token missing required scope to update project"
+DOWNLOAD_DENIED = "Token missing required scope to download controlled-access file"
+
+
+@dataclass(frozen=True, slots=True)
+class AccessControl:
+    """Decides each request; `enabled=False` is development mode (tokens are not needed)."""
+
+    enabled: bool
+    metadata: Metadata | None
+    upload_rule: ScopeRule
+    download_rule: ScopeRule
+    legacy_mode: bool = False
+
+    def _entity(self, object_id: str) -> Entity | None:
+        return self.metadata.entity(object_id) if self.metadata is not None else None
+
+    def _state(self, entity: Entity) -> str:
+        assert self.metadata is not None
+        return self.metadata.analysis_state(entity.project_code, entity.gnos_id)
+
+    def check_upload(self, identity: Identity | None, object_id: str, initiating: bool) -> None:
+        """Raises Unauthorized, Forbidden, NotFound or InvalidRequest if the upload must stop."""
+        validation.object_id(object_id)
+        entity: Entity | None = None
+        if self.enabled:
+            if identity is None:
+                raise Unauthorized(
+                    "A token is required to upload; send 'Authorization: Bearer <token>'."
+                )
+            if not self.upload_rule.has_system(identity):
+                entity = self._entity(object_id)
+                if entity is None or not self.upload_rule.has_study(identity, entity.project_code):
+                    raise Forbidden(UPLOAD_DENIED)
+        if initiating and self.metadata is not None:
+            entity = entity or self._entity(object_id)
+            assert entity is not None
+            if not self.legacy_mode and (state := self._state(entity)) != "UNPUBLISHED":
+                raise InvalidRequest(
+                    f"Critical Error: cannot complete upload for objectId '{object_id}' with "
+                    f"analysisState '{state}'. Can only upload objects that have the "
+                    "analysisState 'UNPUBLISHED'; unpublish the analysis first."
+                )
+
+    def check_download(self, identity: Identity | None, object_id: str, exclude_urls: bool) -> None:
+        """Raises Unauthorized, Forbidden, NotFound or InvalidRequest if no spec may be given."""
+        validation.object_id(object_id)
+        entity: Entity | None = None
+        if self.enabled and not self.download_rule.has_system(identity):
+            entity = self._entity(object_id)
+            if entity is None:
+                raise Forbidden(DOWNLOAD_DENIED)
+            access = (entity.access or "").strip().lower()
+            if access in ("", "null", "controlled"):
+                if identity is None:
+                    raise Unauthorized(
+                        "A token is required to download a controlled-access file; "
+                        "send 'Authorization: Bearer <token>'."
+                    )
+                if not self.download_rule.has_study(identity, entity.project_code):
+                    raise Forbidden(DOWNLOAD_DENIED)
+            elif access != "open":
+                raise InvalidRequest(
+                    f"Song gives object {object_id} the unknown access {access!r}."
+                )
+        if not exclude_urls and self.metadata is not None and not self.legacy_mode:
+            entity = entity or self._entity(object_id)
+            assert entity is not None
+            if (state := self._state(entity)) != "PUBLISHED":
+                raise InvalidRequest(
+                    f"Object {object_id} is in analysis {entity.gnos_id}, whose state is {state}: "
+                    "download URLs are only given for PUBLISHED analyses (use exclude-urls=true "
+                    "to describe the object without URLs)."
+                )

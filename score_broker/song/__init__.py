@@ -1,0 +1,1 @@
+"""An embedded Song-compatible metadata service: studies, analyses, files, publish, entities."""

@@ -1,0 +1,610 @@
+"""The embedded Song's behaviour: studies, submissions, analyses and their states, entities."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from typing import Any
+
+from jsonschema import Draft7Validator
+
+from score_broker.metadata.entity import Entity
+from score_broker.song.database import SongDatabase, now_text
+from score_broker.song.errors import SongError, analysis_not_found, malformed, study_not_found
+from score_broker.song.schemas import render
+from score_broker.song.storage_check import StorageCheck
+
+STATES = ("PUBLISHED", "UNPUBLISHED", "SUPPRESSED")
+STUDY_FIELDS = ("name", "organization", "description", "info")
+ENTITY_FILTERS = {
+    "id": "id",
+    "gnosId": "analysis_id",
+    "fileName": "name",
+    "projectCode": "study_id",
+    "access": "access",
+}
+MAX_PAGE_SIZE = 2000
+
+
+def object_id_for(analysis_id: str, file_name: str) -> str:
+    """Song's object id: a name-based UUID v5 in the OID namespace."""
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, f"{analysis_id}:{file_name}"))
+
+
+def _entity_id(study_id: str, submitter_id: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, f"{study_id}:{submitter_id}"))
+
+
+def _file_json(row: sqlite3.Row) -> dict[str, Any]:
+    wire: dict[str, Any] = {
+        "objectId": row["id"],
+        "studyId": row["study_id"],
+        "analysisId": row["analysis_id"],
+        "fileName": row["name"],
+        "fileSize": row["size"],
+        "fileType": row["type"],
+        "fileMd5sum": row["md5"],
+        "fileAccess": row["access"],
+        "dataType": row["data_type"],
+    }
+    info = json.loads(row["info"]) if row["info"] else {}
+    if info:
+        wire["info"] = info
+    return wire
+
+
+def _entity_json(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "gnosId": row["analysis_id"],
+        "fileName": row["name"],
+        "projectCode": row["study_id"],
+        "access": row["access"],
+    }
+
+
+def _with_ids(study_id: str, sample: dict[str, Any]) -> dict[str, Any]:
+    """A payload sample with Song's generated sample, specimen and donor ids."""
+    donor = dict(sample["donor"])
+    donor_id = _entity_id(study_id, donor["submitterDonorId"])
+    donor = {"donorId": donor_id, **donor, "studyId": study_id}
+    specimen = dict(sample["specimen"])
+    specimen_id = _entity_id(study_id, specimen["submitterSpecimenId"])
+    specimen = {"specimenId": specimen_id, "donorId": donor_id, **specimen}
+    rest = {k: v for k, v in sample.items() if k not in ("specimen", "donor")}
+    sample_id = _entity_id(study_id, sample["submitterSampleId"])
+    return {
+        "sampleId": sample_id,
+        "specimenId": specimen_id,
+        **rest,
+        "specimen": specimen,
+        "donor": donor,
+    }
+
+
+class SongService:
+    """What the embedded Song does; every failure is a SongError with Song's errorId."""
+
+    def __init__(self, database: SongDatabase, storage: StorageCheck) -> None:
+        self.db = database
+        self.storage = storage
+
+    # -- studies -------------------------------------------------------------------------------
+
+    def list_studies(self) -> list[str]:
+        return [row["id"] for row in self.db.query("SELECT id FROM study ORDER BY id")]
+
+    def _study_row(self, study_id: str) -> sqlite3.Row:
+        rows = self.db.query("SELECT * FROM study WHERE id = ?", (study_id,))
+        if not rows:
+            raise study_not_found(study_id)
+        return rows[0]
+
+    def get_study(self, study_id: str) -> dict[str, Any]:
+        row = self._study_row(study_id)
+        wire: dict[str, Any] = {"studyId": row["id"]}
+        for name in STUDY_FIELDS:
+            value = json.loads(row[name]) if name == "info" and row[name] else row[name]
+            if value:
+                wire[name] = value
+        return wire
+
+    def create_study(self, study_id: str, body: Any) -> dict[str, str]:
+        if not isinstance(body, dict):
+            raise SongError("payload.parsing", 422, "The study must be a JSON object")
+        if body.get("studyId") != study_id:
+            raise SongError(
+                "study.id.mismatch",
+                409,
+                f"The studyId in the URL '{study_id}' does not match the body's "
+                f"'{body.get('studyId')}'",
+                "StudyController",
+            )
+        info = body.get("info")
+        values = [
+            body.get(name) if name != "info" else (json.dumps(info) if info else None)
+            for name in STUDY_FIELDS
+        ]
+        with self.db.transaction() as db:
+            if db.execute("SELECT 1 FROM study WHERE id = ?", (study_id,)).fetchone():
+                raise SongError(
+                    "study.already.exists",
+                    409,
+                    f"The studyId '{study_id}' already exists",
+                    "StudyService",
+                )
+            db.execute(
+                "INSERT INTO study (id, name, organization, description, info) VALUES (?,?,?,?,?)",
+                (study_id, *values),
+            )
+        return {"message": f"Successfully created study '{study_id}'"}
+
+    # -- analysis types ------------------------------------------------------------------------
+
+    def _schema_rows(self, name: str) -> list[sqlite3.Row]:
+        return self.db.query(
+            "SELECT * FROM analysis_schema WHERE name = ? ORDER BY version", (name,)
+        )
+
+    def _analysis_type_json(
+        self, row: sqlite3.Row, hide_schema: bool = False, unrendered: bool = False
+    ) -> dict[str, Any]:
+        wire: dict[str, Any] = {
+            "name": row["name"],
+            "version": row["version"],
+            "createdAt": row["created_at"],
+            "options": {"fileTypes": json.loads(row["file_types"])},
+        }
+        if not hide_schema:
+            schema = json.loads(row["schema"])
+            wire["schema"] = schema if unrendered else render(schema)
+        return wire
+
+    def get_schema(self, name: str, version: int | None, unrendered_only: bool) -> dict[str, Any]:
+        rows = self._schema_rows(name)
+        if version is not None:
+            rows = [row for row in rows if row["version"] == version]
+        if not rows:
+            raise SongError(
+                "analysis.type.not.found",
+                404,
+                f"The analysisType '{name}'"
+                + (f" version {version}" if version else "")
+                + " was not found",
+                "AnalysisTypeService",
+            )
+        return self._analysis_type_json(rows[-1], unrendered=unrendered_only)
+
+    def list_schemas(
+        self,
+        names: list[str],
+        versions: list[int],
+        hide_schema: bool,
+        unrendered_only: bool,
+        offset: int,
+        limit: int,
+        sort: str,
+        descending: bool,
+    ) -> dict[str, Any]:
+        if sort not in ("version", "name") or offset < 0 or limit < 0:
+            raise malformed("sort must be version or name; offset and limit must not be negative")
+        rows = self.db.query("SELECT * FROM analysis_schema")
+        rows = [
+            r
+            for r in rows
+            if (not names or r["name"] in names) and (not versions or r["version"] in versions)
+        ]
+        rows.sort(key=lambda r: (r[sort], r["name"], r["version"]), reverse=descending)
+        page = rows[offset : offset + limit]
+        return {
+            "limit": limit,
+            "offset": offset,
+            "count": len(rows),
+            "resultSet": [self._analysis_type_json(r, hide_schema, unrendered_only) for r in page],
+        }
+
+    # -- submit ------------------------------------------------------------------------------
+
+    def submit(self, study_id: str, payload: Any, allow_duplicates: bool) -> dict[str, str]:
+        self._study_row(study_id)
+        if not isinstance(payload, dict):
+            raise SongError("payload.parsing", 422, "The payload must be a JSON object")
+        if not payload.get("studyId"):
+            raise SongError("study.id.missing", 400, "The payload has no studyId")
+        if payload["studyId"] != study_id:
+            raise SongError(
+                "study.id.mismatch",
+                409,
+                f"The payload's studyId '{payload['studyId']}' does not match '{study_id}'",
+            )
+        schema_row = self._resolve_type(payload.get("analysisType"))
+        validator = Draft7Validator(render(json.loads(schema_row["schema"])))
+        problems = sorted(validator.iter_errors(payload), key=lambda e: list(e.path))
+        if problems:
+            text = "; ".join(
+                f"{'/'.join(map(str, p.path)) or 'payload'}: {p.message}" for p in problems[:10]
+            )
+            raise SongError("schema.violation", 400, text, "ValidationService")
+        files = payload["files"]
+        names = [f["fileName"] for f in files]
+        if len(set(names)) != len(names):
+            raise malformed("Every file of an analysis needs its own fileName")
+        file_types = json.loads(schema_row["file_types"])
+        for file in files:
+            if file_types and file["fileType"] not in file_types:
+                raise SongError(
+                    "schema.violation",
+                    400,
+                    f"{file['fileName']} name is not supported, supported formats are "
+                    f"{', '.join(file_types)}",
+                    "ValidationService",
+                )
+        analysis_id = str(uuid.uuid4())
+        data = {k: v for k, v in payload.items() if k not in ("studyId", "files")}
+        data["analysisType"] = {"name": schema_row["name"], "version": schema_row["version"]}
+        data["samples"] = [_with_ids(study_id, sample) for sample in payload["samples"]]
+        created = now_text()
+        with self.db.transaction() as db:
+            if not allow_duplicates:
+                md5s = [f["fileMd5sum"] for f in files]
+                marks = ",".join("?" * len(md5s))
+                duplicate = db.execute(
+                    f"SELECT id, md5 FROM file WHERE md5 IN ({marks}) LIMIT 1",  # noqa: S608
+                    md5s,
+                ).fetchone()
+                if duplicate:
+                    raise SongError(
+                        "info.already.exists",
+                        409,
+                        f"File already exist: a file with md5 {duplicate['md5']} is registered "
+                        f"as {duplicate['id']} (submit with allowDuplicates=true to allow it)",
+                        "AnalysisService",
+                    )
+            db.execute(
+                "INSERT INTO analysis (id, study_id, state, schema_id, data, created_at, "
+                "updated_at) VALUES (?, ?, 'UNPUBLISHED', ?, ?, ?, ?)",
+                (analysis_id, study_id, schema_row["id"], json.dumps(data), created, created),
+            )
+            for position, file in enumerate(files):
+                info = {
+                    k: v
+                    for k, v in file.items()
+                    if k
+                    not in (
+                        "fileName",
+                        "fileSize",
+                        "fileMd5sum",
+                        "fileAccess",
+                        "fileType",
+                        "dataType",
+                        "info",
+                        "objectId",
+                        "analysisId",
+                        "studyId",
+                    )
+                }
+                info.update(file.get("info") or {})
+                db.execute(
+                    "INSERT INTO file (id, analysis_id, study_id, name, size, md5, type, access, "
+                    "data_type, info, position) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        object_id_for(analysis_id, file["fileName"]),
+                        analysis_id,
+                        study_id,
+                        file["fileName"],
+                        file["fileSize"],
+                        file["fileMd5sum"],
+                        file["fileType"],
+                        file["fileAccess"],
+                        file["dataType"],
+                        json.dumps(info) if info else None,
+                        position,
+                    ),
+                )
+        return {"analysisId": analysis_id, "status": "OK"}
+
+    def _resolve_type(self, analysis_type: Any) -> sqlite3.Row:
+        if not isinstance(analysis_type, dict) or not isinstance(analysis_type.get("name"), str):
+            raise SongError(
+                "schema.violation", 400, "analysisType: a name is required", "ValidationService"
+            )
+        name, version = analysis_type["name"], analysis_type.get("version")
+        rows = self._schema_rows(name)
+        if not rows:
+            raise SongError(
+                "analysis.type.not.found",
+                404,
+                f"The analysisType '{name}' was not found",
+                "AnalysisTypeService",
+            )
+        latest = rows[-1]
+        if version is not None and version != latest["version"]:
+            raise SongError(
+                "analysis.type.incorrect.version",
+                409,
+                f"The analysisType '{name}' version {version} is not the latest "
+                f"({latest['version']})",
+                "AnalysisTypeService",
+            )
+        return latest
+
+    # -- analyses ------------------------------------------------------------------------------
+
+    def _analysis_row(self, study_id: str, analysis_id: str) -> sqlite3.Row:
+        self._study_row(study_id)
+        rows = self.db.query("SELECT * FROM analysis WHERE id = ?", (analysis_id,))
+        if not rows:
+            raise analysis_not_found(analysis_id)
+        if rows[0]["study_id"] != study_id:
+            raise SongError(
+                "entity.not.related.to.study",
+                400,
+                f"The analysisId '{analysis_id}' is not related to the studyId '{study_id}'",
+                "AnalysisService",
+            )
+        return rows[0]
+
+    def _files(self, analysis_id: str) -> list[sqlite3.Row]:
+        return self.db.query(
+            "SELECT * FROM file WHERE analysis_id = ? ORDER BY position", (analysis_id,)
+        )
+
+    def _analysis_json(self, row: sqlite3.Row) -> dict[str, Any]:
+        history = self.db.query(
+            "SELECT * FROM analysis_state_change WHERE analysis_id = ? ORDER BY id", (row["id"],)
+        )
+        published = [h["updated_at"] for h in history if h["updated_state"] == "PUBLISHED"]
+        data = json.loads(row["data"])
+        wire: dict[str, Any] = {
+            "analysisId": row["id"],
+            "studyId": row["study_id"],
+            "analysisState": row["state"],
+            "createdAt": row["created_at"],
+            "updatedAt": row["updated_at"],
+            "firstPublishedAt": published[0] if published else None,
+            "publishedAt": published[-1] if published else None,
+            "analysisStateHistory": [
+                {
+                    "initialState": h["initial_state"],
+                    "updatedState": h["updated_state"],
+                    "updatedAt": h["updated_at"],
+                }
+                for h in history
+            ],
+            "analysisType": data.pop("analysisType"),
+            "samples": data.pop("samples"),
+            "files": [_file_json(f) for f in self._files(row["id"])],
+        }
+        wire.update(data)
+        return wire
+
+    def get_analysis(self, study_id: str, analysis_id: str) -> dict[str, Any]:
+        return self._analysis_json(self._analysis_row(study_id, analysis_id))
+
+    def analysis_files(self, study_id: str, analysis_id: str) -> list[dict[str, Any]]:
+        self._analysis_row(study_id, analysis_id)
+        files = self._files(analysis_id)
+        if not files:
+            raise SongError(
+                "analysis.missing.files", 500, f"The analysisId '{analysis_id}' has no files"
+            )
+        return [_file_json(f) for f in files]
+
+    def _states(self, states_csv: str) -> list[str]:
+        states = [s.strip() for s in states_csv.split(",") if s.strip()]
+        unknown = [s for s in states if s not in STATES]
+        if unknown or not states:
+            raise malformed(f"Unknown analysis states {unknown}; use {', '.join(STATES)}")
+        return states
+
+    def list_analyses(
+        self, study_id: str, states_csv: str, limit: int | None = None, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        self._study_row(study_id)
+        states = self._states(states_csv)
+        marks = ",".join("?" * len(states))
+        rows = self.db.query(
+            f"SELECT * FROM analysis WHERE study_id = ? AND state IN ({marks}) "  # noqa: S608
+            "ORDER BY created_at, id",
+            (study_id, *states),
+        )
+        if limit is not None:
+            rows = rows[offset : offset + limit]
+        return [self._analysis_json(row) for row in rows]
+
+    def count_analyses(self, study_id: str, states_csv: str) -> int:
+        states = self._states(states_csv)
+        marks = ",".join("?" * len(states))
+        rows = self.db.query(
+            f"SELECT COUNT(*) FROM analysis WHERE study_id = ? AND state IN ({marks})",  # noqa: S608
+            (study_id, *states),
+        )
+        return int(rows[0][0])
+
+    def get_file(self, study_id: str, object_id: str) -> dict[str, Any]:
+        self._study_row(study_id)
+        rows = self.db.query("SELECT * FROM file WHERE id = ?", (object_id,))
+        if not rows:
+            raise SongError(
+                "file.not.found", 404, f"The objectId '{object_id}' was not found", "FileService"
+            )
+        if rows[0]["study_id"] != study_id:
+            raise SongError(
+                "entity.not.related.to.study",
+                400,
+                f"The objectId '{object_id}' is not related to the studyId '{study_id}'",
+                "FileService",
+            )
+        return _file_json(rows[0])
+
+    # -- states ----------------------------------------------------------------------------------
+
+    def _change_state(self, analysis_id: str, initial: str, updated: str) -> None:
+        stamp = now_text()
+        with self.db.transaction() as db:
+            db.execute(
+                "UPDATE analysis SET state = ?, updated_at = ? WHERE id = ?",
+                (updated, stamp, analysis_id),
+            )
+            db.execute(
+                "INSERT INTO analysis_state_change (analysis_id, initial_state, updated_state, "
+                "updated_at) VALUES (?, ?, ?, ?)",
+                (analysis_id, initial, updated, stamp),
+            )
+
+    def publish(
+        self, study_id: str, analysis_id: str, ignore_undefined_md5: bool
+    ) -> dict[str, str]:
+        row = self._analysis_row(study_id, analysis_id)
+        if row["state"] == "SUPPRESSED":
+            raise SongError(
+                "suppressed.state.transition",
+                400,
+                f"The analysisId '{analysis_id}' is SUPPRESSED and cannot be published",
+                "AnalysisService",
+            )
+        files = self._files(analysis_id)
+        if not files:
+            raise SongError(
+                "analysis.missing.files", 500, f"The analysisId '{analysis_id}' has no files"
+            )
+        missing = [f["id"] for f in files if not self.storage.exists(f["id"])]
+        if missing:
+            raise SongError(
+                "missing.storage.objects",
+                409,
+                f"The following storage objectIds must be uploaded before analysisId "
+                f"'{analysis_id}' can be published: {', '.join(missing)}",
+                "AnalysisService",
+            )
+        undefined: list[str] = []
+        for file in files:
+            if not self.storage.exists(file["id"]):
+                raise SongError(
+                    "storage.object.not.found",
+                    404,
+                    f"The objectId '{file['id']}' was not found in storage",
+                    "StorageService",
+                )
+            spec = self.storage.spec(file["id"])
+            if spec["objectSize"] != file["size"]:
+                raise SongError(
+                    "mismatching.storage.object.sizes",
+                    409,
+                    f"The file size {file['size']} of objectId '{file['id']}' does not match "
+                    f"the stored size {spec['objectSize']}",
+                    "AnalysisService",
+                )
+            stored_md5 = spec.get("objectMd5")
+            if not stored_md5:
+                undefined.append(file["id"])
+            elif stored_md5.lower() != file["md5"].lower():
+                raise SongError(
+                    "mismatching.storage.object.checksums",
+                    409,
+                    f"The md5 {file['md5']} of objectId '{file['id']}' does not match the "
+                    f"stored md5 {stored_md5}",
+                    "AnalysisService",
+                )
+        if undefined and not ignore_undefined_md5:
+            raise SongError(
+                "mismatching.storage.object.checksums",
+                409,
+                f"The stored objects {', '.join(undefined)} have an undefined md5 "
+                "(publish with ignoreUndefinedMd5=true to allow it)",
+                "AnalysisService",
+            )
+        self._change_state(analysis_id, row["state"], "PUBLISHED")
+        return {"message": f"AnalysisId {analysis_id} successfully published"}
+
+    def unpublish(self, study_id: str, analysis_id: str) -> dict[str, str]:
+        row = self._analysis_row(study_id, analysis_id)
+        if row["state"] == "SUPPRESSED":
+            raise SongError(
+                "suppressed.state.transition",
+                400,
+                f"The analysisId '{analysis_id}' is SUPPRESSED and cannot be unpublished",
+                "AnalysisService",
+            )
+        self._change_state(analysis_id, row["state"], "UNPUBLISHED")
+        return {"message": f"AnalysisId {analysis_id} successfully unpublished"}
+
+    def suppress(self, study_id: str, analysis_id: str) -> dict[str, str]:
+        row = self._analysis_row(study_id, analysis_id)
+        self._change_state(analysis_id, row["state"], "SUPPRESSED")
+        return {"message": f"AnalysisId {analysis_id} was suppressed"}
+
+    # -- legacy entities -----------------------------------------------------------------------
+
+    def entity(self, object_id: str) -> Entity | None:
+        rows = self.db.query("SELECT * FROM file WHERE id = ?", (object_id,))
+        return Entity.from_wire(_entity_json(rows[0])) if rows else None
+
+    def entity_json(self, object_id: str) -> dict[str, Any]:
+        rows = self.db.query("SELECT * FROM file WHERE id = ?", (object_id,))
+        if not rows:
+            raise SongError(
+                "legacy.entity.not.found",
+                404,
+                f"The legacy entity '{object_id}' was not found",
+                "LegacyEntityService",
+            )
+        return _entity_json(rows[0])
+
+    def analysis_state(self, analysis_id: str) -> str | None:
+        rows = self.db.query("SELECT state FROM analysis WHERE id = ?", (analysis_id,))
+        return str(rows[0]["state"]) if rows else None
+
+    def entities_page(
+        self, filters: dict[str, str], page: int, size: int, fields: list[str]
+    ) -> dict[str, Any]:
+        """A Spring Data page of entities matching every filter exactly, sorted by id."""
+        if page < 0 or size < 1:
+            raise SongError(
+                "illegal.query.parameter",
+                400,
+                "page must be >= 0 and size >= 1",
+                "LegacyEntityController",
+            )
+        size = min(size, MAX_PAGE_SIZE)
+        unknown = [f for f in fields if f not in ENTITY_FILTERS]
+        if unknown:
+            raise SongError(
+                "illegal.query.parameter",
+                400,
+                f"Unknown fields {unknown}",
+                "LegacyEntityController",
+            )
+        where = " AND ".join(f"{ENTITY_FILTERS[k]} = ?" for k in filters) or "1 = 1"
+        values = tuple(filters.values())
+        total = int(self.db.query(f"SELECT COUNT(*) FROM file WHERE {where}", values)[0][0])  # noqa: S608
+        rows = self.db.query(
+            f"SELECT * FROM file WHERE {where} ORDER BY id LIMIT ? OFFSET ?",  # noqa: S608
+            (*values, size, page * size),
+        )
+        content = [_entity_json(row) for row in rows]
+        if fields:
+            content = [{k: v for k, v in item.items() if k in fields} for item in content]
+        pages = (total + size - 1) // size
+        sort = {"empty": False, "sorted": True, "unsorted": False}
+        return {
+            "content": content,
+            "pageable": {
+                "sort": sort,
+                "offset": page * size,
+                "pageNumber": page,
+                "pageSize": size,
+                "paged": True,
+                "unpaged": False,
+            },
+            "last": page >= pages - 1,
+            "totalPages": pages,
+            "totalElements": total,
+            "size": size,
+            "number": page,
+            "sort": sort,
+            "first": page == 0,
+            "numberOfElements": len(content),
+            "empty": not content,
+        }
