@@ -106,10 +106,15 @@ async def put_part(request: Request) -> Response:
             raise DataPlaneError(
                 400, "BadDigest", "The Content-MD5 you specified did not match what we received."
             )
+        etag = await anyio.to_thread.run_sync(writer.commit)
     except DataPlaneError as error:
-        writer.discard()
         return _xml_error(error)
-    etag = await anyio.to_thread.run_sync(writer.commit)
+    except OSError as error:
+        return _xml_error(
+            DataPlaneError(503, "ServiceUnavailable", f"Cannot store the part: {error}")
+        )
+    finally:
+        writer.discard()
     return Response(status_code=200, headers={"ETag": f'"{etag}"'})
 
 

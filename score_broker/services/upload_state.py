@@ -10,10 +10,23 @@ any upload in progress.
 
 from __future__ import annotations
 
+from score_broker.errors import InvalidRequest
 from score_broker.services.models import CompletedPart, ObjectSpecification
 from score_broker.storage.base import ObjectStore
 
 MARKER_SEPARATOR = "|"
+
+
+def _parsed(key: str, data: bytes | None) -> ObjectSpecification | None:
+    if data is None:
+        return None
+    try:
+        return ObjectSpecification.from_json(data)
+    except (ValueError, KeyError, TypeError) as error:
+        raise InvalidRequest(
+            f"The stored spec {key} is unreadable ({type(error).__name__}); "
+            "cancel the upload and start again, or ask the administrator to check the store."
+        ) from error
 
 
 class UploadState:
@@ -52,8 +65,8 @@ class UploadState:
         self.store.put_state(key, spec.to_json())
 
     def load_spec(self, object_id: str, upload_id: str) -> ObjectSpecification | None:
-        data = self.store.get_state(self._upload_prefix(object_id, upload_id) + ".meta")
-        return ObjectSpecification.from_json(data) if data is not None else None
+        key = self._upload_prefix(object_id, upload_id) + ".meta"
+        return _parsed(key, self.store.get_state(key))
 
     def mark_part(self, object_id: str, upload_id: str, part: CompletedPart) -> None:
         prefix = self._upload_prefix(object_id, upload_id)
@@ -87,8 +100,8 @@ class UploadState:
         self.store.put_state(self._final_key(spec.object_id), spec.to_json())
 
     def load_final(self, object_id: str) -> ObjectSpecification | None:
-        data = self.store.get_state(self._final_key(object_id))
-        return ObjectSpecification.from_json(data) if data is not None else None
+        key = self._final_key(object_id)
+        return _parsed(key, self.store.get_state(key))
 
     def final_exists(self, object_id: str) -> bool:
         return self.store.state_exists(self._final_key(object_id))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 from score_broker.errors import InvalidRequest, NotFound, ObjectExists
@@ -16,6 +17,12 @@ from score_broker.services.planner import PartPlanner
 from score_broker.services.upload_state import UploadState
 
 log = logging.getLogger(__name__)
+
+
+def multipart_etag(part_md5s: list[str]) -> str:
+    """The ETag S3 gives an object assembled from parts: md5 of the part md5s, a dash, the count."""
+    joined = b"".join(bytes.fromhex(md5) for md5 in part_md5s)
+    return f"{hashlib.md5(joined, usedforsecurity=False).hexdigest()}-{len(part_md5s)}"
 
 
 class UploadService:
@@ -160,8 +167,13 @@ class UploadService:
                 spec.object_key, upload_id, etags, spec.object_md5
             )
         except NotFound:
-            # Another replica completed this upload a moment ago: the object is there.
-            if self.store.head(spec.object_key) is None:
+            # Completed already, by another replica or by a finalize that stopped before it
+            # wrote the final spec: accept it only if the stored object is this upload's.
+            final = self.state.load_final(object_id)
+            if final is not None and final.upload_id == upload_id:
+                return
+            head = self.store.head(spec.object_key)
+            if head is None or head.etag != multipart_etag([done[n].md5 for n in sorted(done)]):
                 raise
             computed = None
         final = spec.copy()

@@ -14,10 +14,11 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class ObjectHead:
-    """Size and, where the store records it, the hex MD5 of a data object."""
+    """Size and, where the store records them, the hex MD5 and the ETag of a data object."""
 
     size: int
     md5: str | None
+    etag: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

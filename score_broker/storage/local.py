@@ -15,9 +15,11 @@ the method, key, upload id, part number, part offset and size or byte range, and
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import shutil
 import time
@@ -27,11 +29,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from score_broker.errors import ChecksumMismatch, InvalidRequest, NotFound, StorageUnavailable
+from score_broker.errors import (
+    BrokerError,
+    ChecksumMismatch,
+    InvalidRequest,
+    NotFound,
+    StorageUnavailable,
+)
 from score_broker.storage.base import Listing, ObjectHead, ObjectStore, StoredPart
 from score_broker.storage.keys import key_to_path
 
 HASH_CHUNK = 8 * 1024 * 1024
+_HEX_SIGNATURE = re.compile(r"^[0-9a-f]{64}$")
 UPLOAD_ID_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -60,8 +69,19 @@ class SignedRequest:
 def _write_atomically(path: Path, data: bytes, tmp_dir: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_dir / f"{path.name[:32]}.{secrets.token_hex(8)}"
-    tmp.write_bytes(data)
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def _read_marker(directory: Path, part_number: int) -> StoredPart | None:
+    try:
+        md5, size = (directory / f"part-{part_number}").read_text().split()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return StoredPart(etag=md5, size=int(size))
 
 
 def _load_secret(path: Path) -> bytes:
@@ -97,10 +117,8 @@ class LocalStore(ObjectStore):
     # -- signing -------------------------------------------------------------------------------
 
     def _signature(self, method: str, key: str, fields: Mapping[str, str], expires: int) -> str:
-        message = "\n".join(
-            [method, key, *(f"{name}={fields.get(name, '')}" for name in SIGNED_FIELDS)]
-        )
-        message += f"\n{expires}"
+        signed = [f"{name}={fields[name]}" for name in SIGNED_FIELDS if name in fields]
+        message = "\n".join([method, key, *signed, str(expires)])
         return hmac.new(self._secret, message.encode(), hashlib.sha256).hexdigest()
 
     def _url(self, method: str, key: str, fields: dict[str, str], expires_in: int) -> str:
@@ -115,13 +133,13 @@ class LocalStore(ObjectStore):
     def verify(self, method: str, key: str, params: Mapping[str, str]) -> SignedRequest:
         """Check a data-plane request's signature and expiry; DataPlaneError if refused."""
         signed_method = "PUT" if method == "PUT" else "GET"
-        try:
-            expires = int(params["Expires"])
-            signature = params["Signature"]
-        except (KeyError, ValueError):
+        signature = params.get("Signature", "")
+        expires_text = params.get("Expires", "")
+        if not _HEX_SIGNATURE.match(signature) or not expires_text.isdigit():
             raise DataPlaneError(
                 403, "AccessDenied", "The URL has no valid Expires and Signature parameters."
-            ) from None
+            )
+        expires = int(expires_text)
         expected = self._signature(signed_method, key, params, expires)
         if not hmac.compare_digest(expected, signature):
             raise DataPlaneError(
@@ -133,17 +151,22 @@ class LocalStore(ObjectStore):
             raise DataPlaneError(
                 403, "AccessDenied", "The URL has expired; ask the broker for a new one."
             )
-        if signed_method == "PUT":
-            return SignedRequest(
-                key=key,
-                upload_id=params["uploadId"],
-                part_number=int(params["partNumber"]),
-                offset=int(params["offset"]),
-                size=int(params["size"]),
-            )
-        if "range" in params:
-            first, last = params["range"].split("-")
-            return SignedRequest(key=key, byte_range=(int(first), int(last)))
+        try:
+            if signed_method == "PUT":
+                return SignedRequest(
+                    key=key,
+                    upload_id=params["uploadId"],
+                    part_number=int(params["partNumber"]),
+                    offset=int(params["offset"]),
+                    size=int(params["size"]),
+                )
+            if "range" in params:
+                first, last = params["range"].split("-")
+                return SignedRequest(key=key, byte_range=(int(first), int(last)))
+        except (KeyError, ValueError):
+            raise DataPlaneError(
+                403, "AccessDenied", f"This URL does not allow {method} requests."
+            ) from None
         return SignedRequest(key=key)
 
     def sign_upload_part(
@@ -172,17 +195,18 @@ class LocalStore(ObjectStore):
     def object_path(self, key: str) -> Path:
         return key_to_path(self.objects, key)
 
-    def _upload_dir(self, upload_id: str) -> Path:
+    def _upload_dir(self, upload_id: str, suffix: str = "") -> Path:
         if not upload_id or len(upload_id) > 64 or not set(upload_id) <= UPLOAD_ID_ALPHABET:
             raise NotFound(f"Upload {upload_id!r} does not exist.")
-        directory = self.multipart / upload_id
-        if not (directory / "target").is_file():
-            raise NotFound(f"Upload {upload_id!r} does not exist.")
-        return directory
+        return self.multipart / f"{upload_id}{suffix}"
 
-    def _checked_upload_dir(self, key: str, upload_id: str) -> Path:
-        directory = self._upload_dir(upload_id)
-        if (directory / "target").read_text() != key:
+    def _checked_upload_dir(self, key: str, upload_id: str, suffix: str = "") -> Path:
+        directory = self._upload_dir(upload_id, suffix)
+        try:
+            target = (directory / "target").read_text()
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(f"Upload {upload_id!r} does not exist.") from None
+        if target != key:
             raise NotFound(f"Upload {upload_id!r} is not an upload of {key}.")
         return directory
 
@@ -206,39 +230,67 @@ class LocalStore(ObjectStore):
         return PartWriter(directory, signed.part_number, signed.offset or 0)
 
     def get_part(self, key: str, upload_id: str, part_number: int) -> StoredPart | None:
-        directory = self._checked_upload_dir(key, upload_id)
-        try:
-            md5, size = (directory / f"part-{part_number}").read_text().split()
-        except FileNotFoundError:
-            return None
-        return StoredPart(etag=md5, size=int(size))
+        return _read_marker(self._checked_upload_dir(key, upload_id), part_number)
 
     def complete_multipart(
         self, key: str, upload_id: str, etags: list[str], expected_md5: str | None
     ) -> str | None:
-        directory = self._checked_upload_dir(key, upload_id)
-        for number, etag in enumerate(etags, start=1):
-            stored = self.get_part(key, upload_id, number)
-            if stored is None or stored.etag != etag:
-                raise InvalidRequest(
-                    f"Part {number} of upload {upload_id} is not stored as {etag}."
-                )
-        data = directory / "data"
-        md5 = hashlib.md5(usedforsecurity=False)
-        with open(data, "rb") as handle:
+        """Publish the upload's data file at `key`, with no part writer able to touch it.
+
+        The upload directory is renamed aside first (new part PUTs then find no upload), and
+        an exclusive lock on the data file waits for the PUTs already writing (they hold shared
+        locks). If anything is wrong, the directory is put back and the upload goes on.
+        """
+        lock_path = self._upload_dir(upload_id, ".lock")
+        lock = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(lock)
+            raise StorageUnavailable(
+                f"Upload {upload_id} is being finalized by another request; retry shortly."
+            ) from None
+        try:
+            completing = self._upload_dir(upload_id, ".completing")
+            if not completing.is_dir():
+                os.rename(self._checked_upload_dir(key, upload_id), completing)
+            self._checked_upload_dir(key, upload_id, ".completing")
+            try:
+                digest = self._publish(completing, key, upload_id, etags, expected_md5)
+            except BrokerError:
+                os.rename(completing, self._upload_dir(upload_id))
+                raise
+            shutil.rmtree(completing, ignore_errors=True)
+            return digest
+        finally:
+            lock_path.unlink(missing_ok=True)
+            os.close(lock)
+
+    def _publish(
+        self, directory: Path, key: str, upload_id: str, etags: list[str], expected: str | None
+    ) -> str:
+        with open(directory / "data", "rb") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            for number, etag in enumerate(etags, start=1):
+                stored = _read_marker(directory, number)
+                if stored is None or stored.etag != etag:
+                    raise InvalidRequest(
+                        f"Part {number} of upload {upload_id} is not stored as {etag}; "
+                        "upload it again."
+                    )
+            md5 = hashlib.md5(usedforsecurity=False)
             while chunk := handle.read(HASH_CHUNK):
                 md5.update(chunk)
+            digest = md5.hexdigest()
+            if expected is not None and digest != expected:
+                raise ChecksumMismatch(
+                    f"The uploaded bytes have MD5 {digest} but the upload declared {expected}; "
+                    "the file changed while it was uploaded, or the declared MD5 is wrong."
+                )
             os.fsync(handle.fileno())
-        digest = md5.hexdigest()
-        if expected_md5 is not None and digest != expected_md5:
-            raise ChecksumMismatch(
-                f"The uploaded bytes have MD5 {digest} but the upload declared {expected_md5}; "
-                "the file changed while it was uploaded, or the declared MD5 is wrong."
-            )
-        target = key_to_path(self.objects, key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(data, target)
-        shutil.rmtree(directory, ignore_errors=True)
+            target = key_to_path(self.objects, key)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(directory / "data", target)
         return digest
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
@@ -315,17 +367,38 @@ SIGNED_FIELDS = ("uploadId", "partNumber", "offset", "size", "range")
 class PartWriter:
     """Writes one part's bytes at its offset in the upload's data file, hashing as it goes.
 
-    The part's marker is removed first and written last, so a part counts as stored only once
-    all of its bytes are on disk.
+    It holds a shared lock on the data file (finalize takes it exclusively) and an exclusive
+    lock on the part (two PUTs of one part never interleave). The part's marker is removed
+    first and written last, so a part counts as stored only once all its bytes are on disk.
     """
 
     def __init__(self, directory: Path, part_number: int, offset: int) -> None:
         self._marker = directory / f"part-{part_number}"
+        self._fds: list[int] = []
+        try:
+            part_lock = os.open(directory / f"part-{part_number}.lock", os.O_RDWR | os.O_CREAT)
+            self._fds.append(part_lock)
+            self._lock(part_lock, fcntl.LOCK_EX, "Another upload of this part is in progress")
+            self._fd = os.open(directory / "data", os.O_WRONLY)
+            self._fds.append(self._fd)
+            self._lock(self._fd, fcntl.LOCK_SH, "The upload is being finalized")
+        except FileNotFoundError:
+            self.discard()
+            raise DataPlaneError(404, "NoSuchUpload", "The upload does not exist.") from None
+        except DataPlaneError:
+            self.discard()
+            raise
         self._marker.unlink(missing_ok=True)
-        self._fd = os.open(directory / "data", os.O_WRONLY)
         self._position = offset
         self._written = 0
         self._md5 = hashlib.md5(usedforsecurity=False)
+
+    @staticmethod
+    def _lock(fd: int, mode: int, busy: str) -> None:
+        try:
+            fcntl.flock(fd, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DataPlaneError(503, "SlowDown", f"{busy}; retry shortly.") from None
 
     def write(self, chunk: bytes | bytearray | memoryview) -> None:
         self._md5.update(chunk)
@@ -345,12 +418,21 @@ class PartWriter:
 
     def commit(self) -> str:
         """Record the part as stored; returns its ETag (the hex MD5)."""
-        os.close(self._fd)
-        digest = self._md5.hexdigest()
-        tmp = self._marker.with_name(f".{self._marker.name}.{secrets.token_hex(4)}")
-        tmp.write_text(f"{digest} {self._written}")
-        os.replace(tmp, self._marker)
+        try:
+            digest = self._md5.hexdigest()
+            tmp = self._marker.with_name(f".{self._marker.name}.{secrets.token_hex(4)}")
+            tmp.write_text(f"{digest} {self._written}")
+            os.replace(tmp, self._marker)
+        except FileNotFoundError:
+            raise DataPlaneError(
+                409, "NoSuchUpload", "The upload was finalized or aborted during this PUT."
+            ) from None
+        finally:
+            self.discard()
         return digest
 
     def discard(self) -> None:
-        os.close(self._fd)
+        """Close the file and release the locks."""
+        for fd in self._fds:
+            os.close(fd)
+        self._fds.clear()

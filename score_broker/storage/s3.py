@@ -218,7 +218,8 @@ class S3Store(ObjectStore):
             answer.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("content-md5")
         )
         md5 = md5 or _md5_from_metadata(metadata.get(CUSTOM_MD5_METADATA))
-        return ObjectHead(size=int(answer["ContentLength"]), md5=md5)
+        etag = str(answer.get("ETag") or "").strip('"') or None
+        return ObjectHead(size=int(answer["ContentLength"]), md5=md5, etag=etag)
 
     def put_object(self, key: str, data: bytes) -> None:
         self._call(

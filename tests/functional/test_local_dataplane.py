@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import stat
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from score_broker.storage.local import LocalStore
 from tests.conftest import BrokerFactory
 from tests.support.broker import BrokerProcess
 from tests.support.score_client import ScoreClient, md5_hex, put_part
@@ -72,21 +76,93 @@ def test_part_url_serves_only_its_range(local_client: ScoreClient, object_id: st
     assert head.headers["Content-Length"] == str(len(content) - start)
 
 
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/storage/../secret",
-        "/storage/..%2Fsecret",
-        "/storage/data/..%2F..%2Fsecret",
-        "/storage/%2E%2E/%2E%2E/secret",
-        "/storage/secret",
-    ],
-)
-def test_path_tricks_reach_nothing(local_broker: BrokerProcess, tmp_path: Path, path: str) -> None:
-    secret = (tmp_path / "store" / "secret").read_text()
-    response = httpx.get(f"{local_broker.url}{path}?Expires=9999999999&Signature=00")
-    assert response.status_code in (403, 404)
-    assert secret not in response.text
+def raw_get(url: str, path: str) -> tuple[int, bytes]:
+    """A GET of `path` exactly as written (no client-side normalisation of '..')."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    return response.status, body
+
+
+@pytest.mark.parametrize("key", ["../secret", "data/../../secret", "..", "data/./x", "/secret"])
+def test_signed_keys_outside_the_store_reach_nothing(
+    local_broker: BrokerProcess, tmp_path: Path, key: str
+) -> None:
+    store = tmp_path / "store"
+    secret = (store / "secret").read_text()
+    signer = LocalStore(store, local_broker.url)
+    url = signer.sign_get(key, 60, None)
+    parts = urlsplit(url)
+    status, body = raw_get(url, f"{parts.path}?{parts.query}")
+    assert status == 404
+    assert secret.encode() not in body
+
+
+def test_unsigned_fields_and_odd_signatures_are_refused(local_broker: BrokerProcess) -> None:
+    ping = httpx.get(f"{local_broker.url}/download/ping").text
+    assert httpx.get(ping).status_code == 200
+    assert httpx.get(ping + "&range=").status_code == 403
+    assert httpx.get(ping + "&range=0-1").status_code == 403
+    odd = ping.replace("Signature=", "Signature=%C3%A9")
+    assert httpx.get(odd).status_code == 403
+
+
+def test_concurrent_finalizes_publish_once(local_client: ScoreClient, object_id: str) -> None:
+    content = os.urandom(30 * 1024 * 1024)
+    spec = local_client.initiate(object_id, content)
+    local_client.upload_parts(object_id, spec, content, spec["parts"])
+
+    def finalize() -> int:
+        with httpx.Client(base_url=local_client.server_url, timeout=120) as client:
+            params = {"uploadId": spec["uploadId"]}
+            return client.post(f"/upload/{object_id}", params=params).status_code
+
+    with ThreadPoolExecutor(3) as pool:
+        statuses = list(pool.map(lambda _: finalize(), range(3)))
+    assert set(statuses) <= {200, 503}
+    assert 200 in statuses
+    assert finalize() == 200  # what score-client's retry of a 503 gets
+    assert (
+        local_client.data.get(
+            local_client.check(
+                local_client.service.get(
+                    f"/download/{object_id}", params={"offset": 0, "length": -1}
+                )
+            ).json()["parts"][1]["url"]
+        ).content
+        == content[20 * 1024 * 1024 :]
+    )
+
+
+def test_a_part_put_racing_finalize_never_changes_what_is_published(
+    local_client: ScoreClient, object_id: str, tmp_path: Path
+) -> None:
+    content = os.urandom(40 * 1024 * 1024)
+    spec = local_client.initiate(object_id, content)
+    local_client.upload_parts(object_id, spec, content, spec["parts"])
+    zeros = memoryview(bytes(20 * 1024 * 1024))
+
+    with ThreadPoolExecutor(2) as pool:
+        late_put = pool.submit(put_part, local_client.data, spec["parts"][0]["url"], zeros)
+        finalize = pool.submit(
+            local_client.service.post,
+            f"/upload/{object_id}",
+            params={"uploadId": spec["uploadId"]},
+        )
+        put_status, finalize_status = late_put.result().status_code, finalize.result().status_code
+
+    assert put_status in (200, 404, 409, 503)
+    assert finalize_status in (200, 400, 503)
+    if finalize_status != 200:  # the PUT won: the part is uploaded again, as a client would
+        local_client.upload_parts(object_id, spec, content, spec["parts"][:1])
+        local_client.finalize(object_id, spec["uploadId"])
+    destination = tmp_path / "downloaded"
+    download = local_client.download(object_id, destination)  # checks sourceMd5s and objectMd5
+    assert download["objectMd5"] == md5_hex(content)
+    assert destination.read_bytes() == content
 
 
 def test_finalize_refuses_bytes_that_do_not_match_the_declared_md5(
