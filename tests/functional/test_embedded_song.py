@@ -1,0 +1,200 @@
+"""The embedded Song driven over HTTP as Song clients drive it, with uploads through the broker."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import BrokerFactory
+from tests.support.broker import BrokerProcess
+from tests.support.score_client import ScoreClient
+from tests.support.song import SongClient, object_id, payload
+
+SONG_ERROR_KEYS = {
+    "errorId", "httpStatusCode", "httpStatusName", "requestUrl", "datetime", "timestamp",
+    "message", "debugMessage", "stackTrace",
+}  # fmt: skip
+
+
+@pytest.fixture
+def secure_broker(broker_factory: BrokerFactory, tmp_path: Path) -> BrokerProcess:
+    storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
+    return broker_factory(storage, song={"url": "embedded"}, auth={"enabled": True})
+
+
+@pytest.fixture
+def admin_key(secure_broker: BrokerProcess, tmp_path: Path) -> str:
+    return (tmp_path / "data" / "admin-key").read_text().strip()
+
+
+@pytest.fixture
+def song(secure_broker: BrokerProcess, admin_key: str) -> Iterator[SongClient]:
+    client = SongClient(f"{secure_broker.url}/song", admin_key)
+    yield client
+    client.close()
+
+
+def assert_song_error(response: Any, status: int, error_id: str) -> None:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == SONG_ERROR_KEYS
+    assert body["errorId"] == error_id
+    assert body["httpStatusCode"] == status
+    assert body["message"].startswith("[")
+
+
+def test_study_submit_upload_publish_cycle(
+    secure_broker: BrokerProcess, song: SongClient, admin_key: str, tmp_path: Path
+) -> None:
+    assert song.http.get("/isAlive").json() is True
+    assert song.create_study("TEST-CA").status_code == 200
+    assert_song_error(song.create_study("TEST-CA"), 409, "study.already.exists")
+    assert song.http.get("/studies/TEST-CA").json()["studyId"] == "TEST-CA"
+    assert song.http.get("/studies/all").json() == ["TEST-CA"]
+    assert_song_error(song.http.get("/studies/NOPE"), 404, "study.id.does.not.exist")
+
+    files = {
+        "a.vcf.gz": (os.urandom(3000), "open"),
+        "a.vcf.gz.tbi": (os.urandom(200), "controlled"),
+    }
+    submitted = song.submit("TEST-CA", payload("TEST-CA", files))
+    assert submitted.status_code == 200, submitted.text
+    analysis_id = submitted.json()["analysisId"]
+    assert submitted.json()["status"] == "OK"
+
+    analysis = song.analysis("TEST-CA", analysis_id).json()
+    assert analysis["analysisState"] == "UNPUBLISHED"
+    assert analysis["experiment"]["variantCallingTool"] == "t"
+    listed = song.http.get(f"/studies/TEST-CA/analysis/{analysis_id}/files").json()
+    assert [f["objectId"] for f in listed] == [object_id(analysis_id, n) for n in files]
+    ids = {name: object_id(analysis_id, name) for name in files}
+    entity = song.http.get(f"/entities/{ids['a.vcf.gz']}").json()
+    assert entity == {
+        "id": ids["a.vcf.gz"], "gnosId": analysis_id, "fileName": "a.vcf.gz",
+        "projectCode": "TEST-CA", "access": "open",
+    }  # fmt: skip
+    page = song.http.get(
+        "/entities", params={"gnosId": analysis_id, "projectCode": "TEST-CA", "size": 1}
+    ).json()
+    assert page["last"] is False
+    assert page["totalElements"] == 2
+    last = song.http.get("/entities", params={"gnosId": analysis_id, "size": 1, "page": 1}).json()
+    assert last["last"] is True
+    projected = song.http.get("/entities", params=[("fields", "id"), ("fields", "fileName")])
+    assert set(projected.json()["content"][0]) == {"id", "fileName"}
+    assert_song_error(
+        song.http.get("/entities", params={"sort": "id"}), 400, "illegal.query.parameter"
+    )
+
+    # Publishing before the files are uploaded names what is missing.
+    missing = song.publish("TEST-CA", analysis_id)
+    assert_song_error(missing, 409, "missing.storage.objects")
+    assert ids["a.vcf.gz"] in missing.json()["message"]
+
+    with ScoreClient(secure_broker.url, token=admin_key) as client:
+        for name, (content, _) in files.items():
+            client.upload(ids[name], content)
+        # URLs only for PUBLISHED analyses; Song's publish check still gets the spec.
+        blocked = client.service.get(
+            f"/download/{ids['a.vcf.gz']}", params={"offset": 0, "length": -1}
+        )
+        assert blocked.status_code == 400
+        assert "exclude-urls" in blocked.json()["message"]
+
+        assert song.publish("TEST-CA", analysis_id).status_code == 200
+        published = song.analysis("TEST-CA", analysis_id).json()
+        assert published["analysisState"] == "PUBLISHED"
+        assert published["publishedAt"] is not None
+        destination = tmp_path / "a.vcf.gz"
+        client.download(ids["a.vcf.gz"], destination)
+        assert destination.read_bytes() == files["a.vcf.gz"][0]
+
+        # A published analysis takes no uploads.
+        again = client.service.post(
+            f"/upload/{ids['a.vcf.gz']}/uploads", params={"fileSize": 3000, "overwrite": "true"}
+        )
+        assert again.status_code == 400
+        assert "UNPUBLISHED" in again.json()["message"]
+
+    assert song.unpublish("TEST-CA", analysis_id).status_code == 200
+    assert song.suppress("TEST-CA", analysis_id).status_code == 200
+    assert_song_error(song.unpublish("TEST-CA", analysis_id), 400, "suppressed.state.transition")
+    assert_song_error(song.publish("TEST-CA", analysis_id), 400, "suppressed.state.transition")
+    history = song.analysis("TEST-CA", analysis_id).json()["analysisStateHistory"]
+    assert [h["updatedState"] for h in history] == ["PUBLISHED", "UNPUBLISHED", "SUPPRESSED"]
+
+
+def test_publish_compares_sizes_and_md5s(
+    secure_broker: BrokerProcess, song: SongClient, admin_key: str
+) -> None:
+    song.create_study("ABC123")
+    content = os.urandom(1000)
+    analysis_id = song.submit("ABC123", payload("ABC123", {"x.vcf": (content, "open")})).json()[
+        "analysisId"
+    ]
+    oid = object_id(analysis_id, "x.vcf")
+    with ScoreClient(secure_broker.url, token=admin_key) as client:
+        client.upload(oid, content + b"!")  # one byte more than Song was told
+        assert_song_error(
+            song.publish("ABC123", analysis_id), 409, "mismatching.storage.object.sizes"
+        )
+        other = os.urandom(1000)
+        client.upload(oid, other, force=True)  # right size, wrong bytes
+        assert_song_error(
+            song.publish("ABC123", analysis_id), 409, "mismatching.storage.object.checksums"
+        )
+        client.upload(oid, content, force=True)
+    assert song.publish("ABC123", analysis_id).status_code == 200
+
+
+def test_submit_validation_and_duplicates(song: SongClient) -> None:
+    song.create_study("XYZ")
+    content = os.urandom(100)
+    bad = payload("XYZ", {"bad name.vcf": (content, "open")})
+    assert_song_error(song.submit("XYZ", bad), 400, "schema.violation")
+    wrong_md5 = payload("XYZ", {"x.vcf": (content, "open")})
+    wrong_md5["files"][0]["fileMd5sum"] = "not-an-md5"
+    assert_song_error(song.submit("XYZ", wrong_md5), 400, "schema.violation")
+    wrong_access = payload("XYZ", {"x.vcf": (content, "public")})
+    assert_song_error(song.submit("XYZ", wrong_access), 400, "schema.violation")
+    assert_song_error(song.submit("NOPE", payload("NOPE", {})), 404, "study.id.does.not.exist")
+    assert_song_error(song.submit("XYZ", payload("OTHER", {"x.vcf": (content, "open")})), 409,
+                      "study.id.mismatch")  # fmt: skip
+    unknown_type = payload("XYZ", {"x.vcf": (content, "open")})
+    unknown_type["analysisType"] = {"name": "nosuchtype"}
+    assert_song_error(song.submit("XYZ", unknown_type), 404, "analysis.type.not.found")
+    not_json = song.http.post("/submit/XYZ", content=b"{nope")
+    assert_song_error(not_json, 422, "payload.parsing")
+
+    good = payload("XYZ", {"x.vcf": (content, "open")})
+    assert song.submit("XYZ", good).status_code == 200
+    assert_song_error(song.submit("XYZ", good), 409, "info.already.exists")
+    assert song.submit("XYZ", good, allowDuplicates="true").status_code == 200
+
+
+def test_schemas_are_seeded(song: SongClient) -> None:
+    listing = song.http.get("/schemas", params={"hideSchema": "true"}).json()
+    names = {item["name"] for item in listing["resultSet"]}
+    assert {"variantCall", "sequencingRead"} <= names
+    assert listing["count"] >= 2
+    variant = song.http.get("/schemas/variantCall").json()
+    assert variant["version"] == 1
+    assert "experiment" in variant["schema"]["required"]
+    assert "files" in variant["schema"]["properties"]  # rendered with the base schema
+    assert_song_error(song.http.get("/schemas/nope"), 404, "analysis.type.not.found")
+
+
+def test_song_writes_need_song_scopes(secure_broker: BrokerProcess, song: SongClient) -> None:
+    anonymous = SongClient(f"{secure_broker.url}/song")
+    assert_song_error(anonymous.create_study("ANON"), 401, "unauthorized.token")
+    assert anonymous.http.get("/isAlive").status_code == 200  # reads stay open
+    anonymous.close()
+
+
+def test_object_ids_follow_songs_formula() -> None:
+    # LocalIdServiceTest's vector, as the contract records it.
+    assert object_id("parameter1_1", "parameter2_1") == "8540ebac-66f2-553a-b865-0d3006edd892"
