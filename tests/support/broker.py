@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +47,11 @@ class BrokerProcess:
 
     config: dict[str, Any]
     workdir: Path
-    port: int = field(default_factory=free_port)
+    port: int = 0
     process: subprocess.Popen[bytes] | None = None
+
+    def __post_init__(self) -> None:
+        self.port = self.port or free_port()
 
     @property
     def url(self) -> str:
