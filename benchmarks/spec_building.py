@@ -74,9 +74,15 @@ def botocore_presign_seconds() -> float:
     return median_seconds(sign_all)
 
 
-def seed_big_object(storage: dict[str, Any]) -> str:
+def seed_big_object(storage: dict[str, Any], workdir: Path) -> str:
     """Write the final spec of a 10,000-part object straight into the store's state."""
-    services = build_services(Settings.model_validate({"storage": storage}))
+    settings = {
+        "server": {"data_directory": str(workdir / "seed-data")},
+        "storage": storage,
+        "song": {"url": "none"},
+        "auth": {"enabled": False},
+    }
+    services = build_services(Settings.model_validate(settings))
     object_id = str(uuid.uuid4())
     parts = [
         Part(p.number, p.size, p.offset, source_md5="0" * 32) for p in PartPlanner().divide(0, BIG)
@@ -111,10 +117,17 @@ async def specs_per_second(
 def measure(
     name: str, storage: dict[str, Any], workdir: Path, clients: int, seconds: float
 ) -> dict[str, Any]:
-    broker = BrokerProcess({"server": {"access_log": False}, "storage": storage}, workdir).start()
+    config = {
+        "server": {"access_log": False, "data_directory": str(workdir / f"data-{name}")},
+        "storage": storage,
+        # The spec path itself: no Song lookups, no token checks.
+        "song": {"url": "none"},
+        "auth": {"enabled": False},
+    }
+    broker = BrokerProcess(config, workdir).start()
     try:
         http = httpx.Client(base_url=broker.url, timeout=300)
-        big = seed_big_object(storage)
+        big = seed_big_object(storage, workdir)
 
         def upload_spec() -> None:
             params = {"fileSize": BIG, "overwrite": "true"}
