@@ -131,17 +131,19 @@ def ensure_admin_key(settings: Settings, keys: KeyStore) -> Path | None:
     scopes = [auth.upload_system_scope, auth.download_system_scope, auth.song_system_scope]
     token, _ = keys.create(scopes, note="admin key created at first start")
     path = settings.data_directory / ADMIN_KEY_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp = path.with_name(f".{ADMIN_KEY_FILE}.{os.getpid()}")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(token + "\n")
-    os.chmod(path, 0o600)
+    os.replace(tmp, path)
     return path
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """The broker's ASGI application; builds the services unless they are given."""
     from score_broker.api import dataplane, download, service_info, song, upload
-    from score_broker.api.errors import install_error_handlers
+    from score_broker.api.errors import CatchAllMiddleware, install_error_handlers
 
     services = services or build_services(settings)
 
@@ -169,6 +171,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         app.include_router(song.router)
     if isinstance(services.store, LocalStore):
         app.router.routes.extend(dataplane.routes)
+    app.add_middleware(CatchAllMiddleware)
     if settings.server.access_log:
         app.add_middleware(AccessLogMiddleware)
     return app

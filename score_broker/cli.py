@@ -94,6 +94,14 @@ def serve(args: argparse.Namespace) -> int:
         log.warning(
             "created an admin API key (Score and Song, read and write); it is in %s", admin_key
         )
+    auth = settings.auth
+    if (auth.jwt_public_key_file or auth.jwt_jwks_url) and not (
+        auth.jwt_issuer and auth.jwt_audience
+    ):
+        log.warning(
+            "JWT issuer or audience is not set, so it is not checked; "
+            "set [auth] jwt_issuer and jwt_audience"
+        )
     if settings.server.host in ("0.0.0.0", "::") and not settings.server.public_url:
         log.warning(
             "listening on all interfaces but URLs name %s; set [server] public_url so that "

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from score_broker.errors import (
     BrokerError,
@@ -83,13 +84,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BrokerError)
     async def broker_error(request: Request, error: BrokerError) -> JSONResponse:
-        for kind, status in STATUS_OF:
-            if isinstance(error, kind):
-                if status >= 500:
-                    log.warning("%s %s: %s", request.method, request.url.path, error)
-                return error_response(request, status, str(error))
-        log.error("%s %s: %s", request.method, request.url.path, error)
-        return error_response(request, 500, str(error))
+        status = next((code for kind, code in STATUS_OF if isinstance(error, kind)), 500)
+        if status >= 500:
+            log.warning("%s %s: %s", request.method, request.url.path, error)
+        if _is_song(request):
+            return _song_response(request, SongError("unknown.error", status, str(error)))
+        return error_response(request, status, str(error))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -105,12 +105,38 @@ def install_error_handlers(app: FastAPI) -> None:
             return _song_response(request, song)
         return error_response(request, error.status_code, str(error.detail))
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unexpected error in %s %s", request.method, request.url.path)
-        if _is_song(request):
-            song = SongError("unknown.error", 500, "Internal error; the broker's log has details")
-            return _song_response(request, song)
-        return error_response(
-            request, 500, "Internal error in the broker; its log has the details."
-        )
+
+class CatchAllMiddleware:
+    """Answers any unexpected error with a one-line 500 (never a stack trace), logged once."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            request = Request(scope)
+            log.exception("unexpected error in %s %s", request.method, request.url.path)
+            if started:
+                return
+            if _is_song(request):
+                song = SongError(
+                    "unknown.error", 500, "Internal error; the broker's log has details"
+                )
+                response: Response = _song_response(request, song)
+            else:
+                response = error_response(
+                    request, 500, "Internal error in the broker; its log has the details."
+                )
+            await response(scope, receive, send)

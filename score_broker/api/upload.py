@@ -20,7 +20,7 @@ def initiate(
     md5: Annotated[str | None, Query()] = None,
     overwrite: Annotated[bool, Query()] = False,
 ) -> dict[str, Any]:
-    svc.access.check_upload(caller, object_id, initiating=True)
+    svc.access.check_upload(caller, object_id, changes_data=True)
     return svc.uploads.initiate(object_id, file_size, md5, overwrite).to_wire()
 
 
@@ -34,7 +34,7 @@ def finish_part(
     md5: Annotated[str, Query()],
     etag: Annotated[str, Query()],
 ) -> Response:
-    svc.access.check_upload(caller, object_id, initiating=False)
+    svc.access.check_upload(caller, object_id, changes_data=False)
     svc.uploads.finish_part(object_id, upload_id, part_number, md5, etag)
     return Response(status_code=200)
 
@@ -47,7 +47,7 @@ def forget_part(
     upload_id: Annotated[str, Query(alias="uploadId")],
     part_number: Annotated[int, Query(alias="partNumber")],
 ) -> Response:
-    svc.access.check_upload(caller, object_id, initiating=False)
+    svc.access.check_upload(caller, object_id, changes_data=False)
     svc.uploads.forget_part(object_id, upload_id, part_number)
     return Response(status_code=200)
 
@@ -59,7 +59,7 @@ def status(
     caller: IdentityDep,
     file_size: Annotated[int, Query(alias="fileSize")],
 ) -> dict[str, Any]:
-    svc.access.check_upload(caller, object_id, initiating=False)
+    svc.access.check_upload(caller, object_id, changes_data=False)
     return svc.uploads.progress(object_id, file_size).to_wire()
 
 
@@ -70,7 +70,7 @@ def recovery(
     caller: IdentityDep,
     file_size: Annotated[int, Query(alias="fileSize")],
 ) -> Response:
-    svc.access.check_upload(caller, object_id, initiating=False)
+    svc.access.check_upload(caller, object_id, changes_data=False)
     svc.uploads.check_recoverable(object_id, file_size)
     return Response(status_code=200)
 
@@ -82,20 +82,20 @@ def finalize(
     caller: IdentityDep,
     upload_id: Annotated[str, Query(alias="uploadId")],
 ) -> Response:
-    svc.access.check_upload(caller, object_id, initiating=False)
+    svc.access.check_upload(caller, object_id, changes_data=True)
     svc.uploads.finalize(object_id, upload_id)
     return Response(status_code=200)
 
 
 @router.get("/{object_id}", summary="Whether the object is uploaded and finalized (true/false)")
 def exists(object_id: str, svc: ServicesDep, caller: IdentityDep) -> Response:
-    svc.access.check_upload(caller, object_id, initiating=False)
+    svc.access.check_upload(caller, object_id, changes_data=False)
     body = "true" if svc.uploads.is_finalized(object_id) else "false"
     return Response(content=body, media_type="application/json")
 
 
 @router.delete("/{object_id}", summary="Abort the upload in progress")
 def cancel(object_id: str, svc: ServicesDep, caller: IdentityDep) -> Response:
-    svc.access.check_upload(caller, object_id, initiating=False)
+    svc.access.check_upload(caller, object_id, changes_data=False)
     svc.uploads.cancel(object_id)
     return Response(status_code=200)

@@ -36,7 +36,7 @@ class AccessControl:
         assert self.metadata is not None
         return self.metadata.analysis_state(entity.project_code, entity.gnos_id)
 
-    def check_upload(self, identity: Identity | None, object_id: str, initiating: bool) -> None:
+    def check_upload(self, identity: Identity | None, object_id: str, changes_data: bool) -> None:
         """Raises Unauthorized, Forbidden, NotFound or InvalidRequest if the upload must stop."""
         validation.object_id(object_id)
         entity: Entity | None = None
@@ -49,7 +49,9 @@ class AccessControl:
                 entity = self._entity(object_id)
                 if entity is None or not self.upload_rule.has_study(identity, entity.project_code):
                     raise Forbidden(UPLOAD_DENIED)
-        if initiating and self.metadata is not None:
+        # Starting and finalizing both need an UNPUBLISHED analysis, so a published object's
+        # bytes cannot be replaced by an upload begun before it was published.
+        if changes_data and self.metadata is not None:
             entity = entity or self._entity(object_id)
             assert entity is not None
             if not self.legacy_mode and (state := self._state(entity)) != "UNPUBLISHED":

@@ -16,7 +16,7 @@ FILE_SCHEMA: dict[str, Any] = {
     "required": ["fileName", "fileSize", "fileMd5sum", "fileAccess", "fileType", "dataType"],
     "properties": {
         "fileName": {"type": "string", "pattern": r"^[A-Za-z0-9_\.\-\[\]\(\)]+$"},
-        "fileSize": {"type": "integer"},
+        "fileSize": {"type": "integer", "maximum": 2**63 - 1},
         "fileMd5sum": {"type": "string", "pattern": "^[a-fA-F0-9]{32}$"},
         "fileAccess": {"type": "string", "enum": ["open", "controlled"]},
         "fileType": {"type": "string"},
@@ -65,6 +65,11 @@ BASE_SCHEMA: dict[str, Any] = {
     "properties": {
         "analysisId": False,
         "analysisState": False,
+        "createdAt": False,
+        "updatedAt": False,
+        "firstPublishedAt": False,
+        "publishedAt": False,
+        "analysisStateHistory": False,
         "studyId": {"type": "string", "minLength": 1},
         "analysisType": {
             "type": "object",

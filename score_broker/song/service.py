@@ -122,6 +122,13 @@ class SongService:
                 "StudyController",
             )
         info = body.get("info")
+        texts_ok = all(isinstance(body.get(name), str | None) for name in STUDY_FIELDS[:3])
+        if not texts_ok or not isinstance(info, dict | None):
+            raise SongError(
+                "payload.parsing",
+                422,
+                "The study's name, organization and description must be text and info an object",
+            )
         values = [
             body.get(name) if name != "info" else (json.dumps(info) if info else None)
             for name in STUDY_FIELDS
@@ -440,9 +447,18 @@ class SongService:
 
     # -- states ----------------------------------------------------------------------------------
 
-    def _change_state(self, analysis_id: str, initial: str, updated: str) -> None:
+    def _change_state(self, analysis_id: str, updated: str) -> None:
+        """Move to `updated` atomically; SUPPRESSED is final (even against a concurrent change)."""
         stamp = now_text()
         with self.db.transaction() as db:
+            row = db.execute("SELECT state FROM analysis WHERE id = ?", (analysis_id,)).fetchone()
+            if row["state"] == "SUPPRESSED" and updated != "SUPPRESSED":
+                raise SongError(
+                    "suppressed.state.transition",
+                    400,
+                    f"The analysisId '{analysis_id}' is SUPPRESSED and cannot be {updated.lower()}",
+                    "AnalysisService",
+                )
             db.execute(
                 "UPDATE analysis SET state = ?, updated_at = ? WHERE id = ?",
                 (updated, stamp, analysis_id),
@@ -450,7 +466,7 @@ class SongService:
             db.execute(
                 "INSERT INTO analysis_state_change (analysis_id, initial_state, updated_state, "
                 "updated_at) VALUES (?, ?, ?, ?)",
-                (analysis_id, initial, updated, stamp),
+                (analysis_id, row["state"], updated, stamp),
             )
 
     def publish(
@@ -515,7 +531,7 @@ class SongService:
                 "(publish with ignoreUndefinedMd5=true to allow it)",
                 "AnalysisService",
             )
-        self._change_state(analysis_id, row["state"], "PUBLISHED")
+        self._change_state(analysis_id, "PUBLISHED")
         return {"message": f"AnalysisId {analysis_id} successfully published"}
 
     def unpublish(self, study_id: str, analysis_id: str) -> dict[str, str]:
@@ -527,12 +543,12 @@ class SongService:
                 f"The analysisId '{analysis_id}' is SUPPRESSED and cannot be unpublished",
                 "AnalysisService",
             )
-        self._change_state(analysis_id, row["state"], "UNPUBLISHED")
+        self._change_state(analysis_id, "UNPUBLISHED")
         return {"message": f"AnalysisId {analysis_id} successfully unpublished"}
 
     def suppress(self, study_id: str, analysis_id: str) -> dict[str, str]:
-        row = self._analysis_row(study_id, analysis_id)
-        self._change_state(analysis_id, row["state"], "SUPPRESSED")
+        self._analysis_row(study_id, analysis_id)
+        self._change_state(analysis_id, "SUPPRESSED")
         return {"message": f"AnalysisId {analysis_id} was suppressed"}
 
     # -- legacy entities -----------------------------------------------------------------------
@@ -560,7 +576,7 @@ class SongService:
         self, filters: dict[str, str], page: int, size: int, fields: list[str]
     ) -> dict[str, Any]:
         """A Spring Data page of entities matching every filter exactly, sorted by id."""
-        if page < 0 or size < 1:
+        if not 0 <= page < 2**31 or size < 1:
             raise SongError(
                 "illegal.query.parameter",
                 400,

@@ -226,3 +226,54 @@ def test_invalid_token_is_refused_even_on_open_paths(world: World) -> None:
     bad: dict[str, Any] = headers(str(uuid.uuid4()))
     assert httpx.get(f"{world.broker.url}/download/ping", headers=bad).status_code == 401
     assert httpx.get(f"{world.broker.url}/download/ping").status_code == 200
+
+
+UPLOAD_CALLS = [
+    ("GET", "/upload/{id}/status", {"fileSize": 10}),
+    ("POST", "/upload/{id}/recovery", {"fileSize": 10}),
+    (
+        "POST",
+        "/upload/{id}/parts",
+        {"uploadId": "u", "partNumber": 1, "md5": "0" * 32, "etag": "0" * 32},
+    ),
+    ("DELETE", "/upload/{id}/parts", {"uploadId": "u", "partNumber": 1}),
+    ("POST", "/upload/{id}", {"uploadId": "u"}),
+    ("GET", "/upload/{id}", {}),
+    ("DELETE", "/upload/{id}", {}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "params"), UPLOAD_CALLS)
+@pytest.mark.parametrize(
+    ("who", "status"), [("none", 401), ("wrong study", 403), ("read-only", 403)]
+)
+def test_every_upload_call_is_guarded(
+    world: World, who: str, status: int, method: str, path: str, params: dict[str, Any]
+) -> None:
+    before = snapshot(world.store)
+    url = world.broker.url + path.replace("{id}", world.upload_ids["open"])
+    response = httpx.request(method, url, params=params, headers=headers(world.tokens[who]))
+    assert response.status_code == status
+    assert snapshot(world.store) == before
+
+
+@pytest.mark.parametrize("operation", ["submit", "unpublish", "suppress", "create study"])
+@pytest.mark.parametrize(
+    ("who", "status"), [("none", 401), ("wrong study", 403), ("read-only", 403)]
+)
+def test_song_writes_are_guarded(world: World, operation: str, who: str, status: int) -> None:
+    song = SongClient(f"{world.broker.url}/song", world.tokens[who])
+    before = song.analysis(STUDY, world.published).json()
+    if operation == "submit":
+        response = song.submit(STUDY, payload(STUDY, {"n.vcf": (os.urandom(9), "open")}))
+    elif operation == "create study":
+        response = song.create_study("NEW-STUDY")
+    else:
+        response = getattr(song, operation)(STUDY, world.published)
+    assert response.status_code == status
+    assert response.json()["errorId"] == (
+        "unauthorized.token" if status == 401 else "forbidden.token"
+    )
+    assert song.analysis(STUDY, world.published).json() == before
+    assert song.http.get("/studies/NEW-STUDY").status_code == 404
+    song.close()

@@ -198,3 +198,48 @@ def test_song_writes_need_song_scopes(secure_broker: BrokerProcess, song: SongCl
 def test_object_ids_follow_songs_formula() -> None:
     # LocalIdServiceTest's vector, as the contract records it.
     assert object_id("parameter1_1", "parameter2_1") == "8540ebac-66f2-553a-b865-0d3006edd892"
+
+
+def test_an_upload_begun_before_publish_cannot_replace_published_bytes(
+    secure_broker: BrokerProcess, song: SongClient, admin_key: str, tmp_path: Path
+) -> None:
+    song.create_study("PUB")
+    original, replacement = os.urandom(1000), os.urandom(1000)
+    analysis_id = song.submit("PUB", payload("PUB", {"p.vcf": (original, "open")})).json()[
+        "analysisId"
+    ]
+    oid = object_id(analysis_id, "p.vcf")
+    with ScoreClient(secure_broker.url, token=admin_key) as client:
+        client.upload(oid, original)
+        spec = client.initiate(oid, replacement, overwrite="true")
+        client.upload_parts(oid, spec, replacement, spec["parts"])
+        assert song.publish("PUB", analysis_id).status_code == 200
+        late = client.service.post(f"/upload/{oid}", params={"uploadId": spec["uploadId"]})
+        assert late.status_code == 400
+        assert "UNPUBLISHED" in late.json()["message"]
+        destination = tmp_path / "p.vcf"
+        client.download(oid, destination)
+    assert destination.read_bytes() == original
+
+
+def test_bad_values_are_song_errors_not_crashes(song: SongClient) -> None:
+    song.create_study("BIG")
+    huge = payload("BIG", {"h.vcf": (b"x", "open")})
+    huge["files"][0]["fileSize"] = 2**70
+    assert_song_error(song.submit("BIG", huge), 400, "schema.violation")
+    reserved = payload("BIG", {"r.vcf": (b"y", "open")})
+    reserved["publishedAt"] = "yesterday"
+    assert_song_error(song.submit("BIG", reserved), 400, "schema.violation")
+    assert_song_error(
+        song.http.get("/entities", params={"page": 10**20}), 400, "illegal.query.parameter"
+    )
+    odd = song.http.post("/studies/ODD/", json={"studyId": "ODD", "name": {"a": 1}})
+    assert_song_error(odd, 422, "payload.parsing")
+
+
+def test_development_mode_ignores_tokens(broker_factory: BrokerFactory, tmp_path: Path) -> None:
+    storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
+    broker = broker_factory(storage, song={"url": "embedded"}, auth={"enabled": False})
+    placeholder = SongClient(f"{broker.url}/song", "ad83ebde-a55c-11e7-abc4-cec278b6b50a")
+    assert placeholder.create_study("DEV").status_code == 200
+    placeholder.close()
