@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from score_broker.api.deps import ServicesDep
 from score_broker.auth.identity import Identity
 from score_broker.errors import Unauthorized
+from score_broker.song.entities import ENTITY_FILTERS
 from score_broker.song.errors import SongError
-from score_broker.song.service import ENTITY_FILTERS, SongService
+from score_broker.song.service import SongService
 
 router = APIRouter(prefix="/song", tags=["song"])
 PAGE_PARAMETERS = {"page", "size", "fields"}
@@ -155,7 +156,7 @@ def get_file(study_id: str, object_id: str, song: SongDep) -> dict[str, Any]:
 
 @router.get("/entities/{object_id}")
 def get_entity(object_id: str, song: SongDep) -> dict[str, Any]:
-    return song.entity_json(object_id)
+    return song.entities.entity_json(object_id)
 
 
 @router.get("/entities")
@@ -181,7 +182,7 @@ def list_entities(request: Request, song: SongDep) -> dict[str, Any]:
             "LegacyEntityController",
         ) from None
     filters = {k: params[k] for k in ENTITY_FILTERS if k in params}
-    return song.entities_page(filters, page, size, params.getlist("fields"))
+    return song.entities.page(filters, page, size, params.getlist("fields"))
 
 
 def _csv(value: str | None) -> list[str]:
@@ -206,7 +207,7 @@ def list_schemas(
         raise SongError("malformed.parameter", 400, "versions must be integers") from None
     if sort_order.upper() not in ("ASC", "DESC"):
         raise SongError("malformed.parameter", 400, "sortOrder must be ASC or DESC")
-    return song.list_schemas(
+    return song.types.listing(
         _csv(names),
         version_numbers,
         hide_schema,
@@ -225,4 +226,4 @@ def get_schema(
     version: int | None = None,
     unrendered_only: Annotated[bool, Query(alias="unrenderedOnly")] = False,
 ) -> dict[str, Any]:
-    return song.get_schema(name, version, unrendered_only)
+    return song.types.get(name, version, unrendered_only)

@@ -14,7 +14,7 @@ class EmbeddedSong:
         self.song = song
 
     def entity(self, object_id: str) -> Entity:
-        entity = self.song.entity(object_id)
+        entity = self.song.entities.entity(object_id)
         if entity is None:
             raise NotFound(f"Entity {object_id} is not registered on the server.")
         return entity

@@ -9,22 +9,15 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 
-from score_broker.metadata.entity import Entity
+from score_broker.song.analysis_types import AnalysisTypes
 from score_broker.song.database import SongDatabase, now_text
+from score_broker.song.entities import LegacyEntities
 from score_broker.song.errors import SongError, analysis_not_found, malformed, study_not_found
 from score_broker.song.schemas import render
 from score_broker.song.storage_check import StorageCheck
 
 STATES = ("PUBLISHED", "UNPUBLISHED", "SUPPRESSED")
 STUDY_FIELDS = ("name", "organization", "description", "info")
-ENTITY_FILTERS = {
-    "id": "id",
-    "gnosId": "analysis_id",
-    "fileName": "name",
-    "projectCode": "study_id",
-    "access": "access",
-}
-MAX_PAGE_SIZE = 2000
 
 
 def object_id_for(analysis_id: str, file_name: str) -> str:
@@ -54,16 +47,6 @@ def _file_json(row: sqlite3.Row) -> dict[str, Any]:
     return wire
 
 
-def _entity_json(row: sqlite3.Row) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "gnosId": row["analysis_id"],
-        "fileName": row["name"],
-        "projectCode": row["study_id"],
-        "access": row["access"],
-    }
-
-
 def _with_ids(study_id: str, sample: dict[str, Any]) -> dict[str, Any]:
     """A payload sample with Song's generated sample, specimen and donor ids."""
     donor = dict(sample["donor"])
@@ -89,6 +72,8 @@ class SongService:
     def __init__(self, database: SongDatabase, storage: StorageCheck) -> None:
         self.db = database
         self.storage = storage
+        self.entities = LegacyEntities(database)
+        self.types = AnalysisTypes(database)
 
     # -- studies -------------------------------------------------------------------------------
 
@@ -147,70 +132,6 @@ class SongService:
             )
         return {"message": f"Successfully created study '{study_id}'"}
 
-    # -- analysis types ------------------------------------------------------------------------
-
-    def _schema_rows(self, name: str) -> list[sqlite3.Row]:
-        return self.db.query(
-            "SELECT * FROM analysis_schema WHERE name = ? ORDER BY version", (name,)
-        )
-
-    def _analysis_type_json(
-        self, row: sqlite3.Row, hide_schema: bool = False, unrendered: bool = False
-    ) -> dict[str, Any]:
-        wire: dict[str, Any] = {
-            "name": row["name"],
-            "version": row["version"],
-            "createdAt": row["created_at"],
-            "options": {"fileTypes": json.loads(row["file_types"])},
-        }
-        if not hide_schema:
-            schema = json.loads(row["schema"])
-            wire["schema"] = schema if unrendered else render(schema)
-        return wire
-
-    def get_schema(self, name: str, version: int | None, unrendered_only: bool) -> dict[str, Any]:
-        rows = self._schema_rows(name)
-        if version is not None:
-            rows = [row for row in rows if row["version"] == version]
-        if not rows:
-            raise SongError(
-                "analysis.type.not.found",
-                404,
-                f"The analysisType '{name}'"
-                + (f" version {version}" if version else "")
-                + " was not found",
-                "AnalysisTypeService",
-            )
-        return self._analysis_type_json(rows[-1], unrendered=unrendered_only)
-
-    def list_schemas(
-        self,
-        names: list[str],
-        versions: list[int],
-        hide_schema: bool,
-        unrendered_only: bool,
-        offset: int,
-        limit: int,
-        sort: str,
-        descending: bool,
-    ) -> dict[str, Any]:
-        if sort not in ("version", "name") or offset < 0 or limit < 0:
-            raise malformed("sort must be version or name; offset and limit must not be negative")
-        rows = self.db.query("SELECT * FROM analysis_schema")
-        rows = [
-            r
-            for r in rows
-            if (not names or r["name"] in names) and (not versions or r["version"] in versions)
-        ]
-        rows.sort(key=lambda r: (r[sort], r["name"], r["version"]), reverse=descending)
-        page = rows[offset : offset + limit]
-        return {
-            "limit": limit,
-            "offset": offset,
-            "count": len(rows),
-            "resultSet": [self._analysis_type_json(r, hide_schema, unrendered_only) for r in page],
-        }
-
     # -- submit ------------------------------------------------------------------------------
 
     def submit(self, study_id: str, payload: Any, allow_duplicates: bool) -> dict[str, str]:
@@ -225,7 +146,7 @@ class SongService:
                 409,
                 f"The payload's studyId '{payload['studyId']}' does not match '{study_id}'",
             )
-        schema_row = self._resolve_type(payload.get("analysisType"))
+        schema_row = self.types.resolve(payload.get("analysisType"))
         validator = Draft7Validator(render(json.loads(schema_row["schema"])))
         problems = sorted(validator.iter_errors(payload), key=lambda e: list(e.path))
         if problems:
@@ -310,31 +231,6 @@ class SongService:
                     ),
                 )
         return {"analysisId": analysis_id, "status": "OK"}
-
-    def _resolve_type(self, analysis_type: Any) -> sqlite3.Row:
-        if not isinstance(analysis_type, dict) or not isinstance(analysis_type.get("name"), str):
-            raise SongError(
-                "schema.violation", 400, "analysisType: a name is required", "ValidationService"
-            )
-        name, version = analysis_type["name"], analysis_type.get("version")
-        rows = self._schema_rows(name)
-        if not rows:
-            raise SongError(
-                "analysis.type.not.found",
-                404,
-                f"The analysisType '{name}' was not found",
-                "AnalysisTypeService",
-            )
-        latest = rows[-1]
-        if version is not None and version != latest["version"]:
-            raise SongError(
-                "analysis.type.incorrect.version",
-                409,
-                f"The analysisType '{name}' version {version} is not the latest "
-                f"({latest['version']})",
-                "AnalysisTypeService",
-            )
-        return latest
 
     # -- analyses ------------------------------------------------------------------------------
 
@@ -551,76 +447,6 @@ class SongService:
         self._change_state(analysis_id, "SUPPRESSED")
         return {"message": f"AnalysisId {analysis_id} was suppressed"}
 
-    # -- legacy entities -----------------------------------------------------------------------
-
-    def entity(self, object_id: str) -> Entity | None:
-        rows = self.db.query("SELECT * FROM file WHERE id = ?", (object_id,))
-        return Entity.from_wire(_entity_json(rows[0])) if rows else None
-
-    def entity_json(self, object_id: str) -> dict[str, Any]:
-        rows = self.db.query("SELECT * FROM file WHERE id = ?", (object_id,))
-        if not rows:
-            raise SongError(
-                "legacy.entity.not.found",
-                404,
-                f"The legacy entity '{object_id}' was not found",
-                "LegacyEntityService",
-            )
-        return _entity_json(rows[0])
-
     def analysis_state(self, analysis_id: str) -> str | None:
         rows = self.db.query("SELECT state FROM analysis WHERE id = ?", (analysis_id,))
         return str(rows[0]["state"]) if rows else None
-
-    def entities_page(
-        self, filters: dict[str, str], page: int, size: int, fields: list[str]
-    ) -> dict[str, Any]:
-        """A Spring Data page of entities matching every filter exactly, sorted by id."""
-        if not 0 <= page < 2**31 or size < 1:
-            raise SongError(
-                "illegal.query.parameter",
-                400,
-                "page must be >= 0 and size >= 1",
-                "LegacyEntityController",
-            )
-        size = min(size, MAX_PAGE_SIZE)
-        unknown = [f for f in fields if f not in ENTITY_FILTERS]
-        if unknown:
-            raise SongError(
-                "illegal.query.parameter",
-                400,
-                f"Unknown fields {unknown}",
-                "LegacyEntityController",
-            )
-        where = " AND ".join(f"{ENTITY_FILTERS[k]} = ?" for k in filters) or "1 = 1"
-        values = tuple(filters.values())
-        total = int(self.db.query(f"SELECT COUNT(*) FROM file WHERE {where}", values)[0][0])  # noqa: S608
-        rows = self.db.query(
-            f"SELECT * FROM file WHERE {where} ORDER BY id LIMIT ? OFFSET ?",  # noqa: S608
-            (*values, size, page * size),
-        )
-        content = [_entity_json(row) for row in rows]
-        if fields:
-            content = [{k: v for k, v in item.items() if k in fields} for item in content]
-        pages = (total + size - 1) // size
-        sort = {"empty": False, "sorted": True, "unsorted": False}
-        return {
-            "content": content,
-            "pageable": {
-                "sort": sort,
-                "offset": page * size,
-                "pageNumber": page,
-                "pageSize": size,
-                "paged": True,
-                "unpaged": False,
-            },
-            "last": page >= pages - 1,
-            "totalPages": pages,
-            "totalElements": total,
-            "size": size,
-            "number": page,
-            "sort": sort,
-            "first": page == 0,
-            "numberOfElements": len(content),
-            "empty": not content,
-        }
