@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
+import anyio
 from fastapi import APIRouter, Depends, Query, Request
 
 from score_broker.api.deps import ServicesDep
@@ -63,12 +64,11 @@ def get_study(study_id: str, song: SongDep) -> dict[str, Any]:
 @router.post("/studies/{study_id}/")
 @router.post("/studies/{study_id}", include_in_schema=False)
 async def create_study(
-    study_id: str, request: Request, svc: ServicesDep, identity: IdentityDep
+    study_id: str, request: Request, svc: ServicesDep, song: SongDep, identity: IdentityDep
 ) -> dict[str, str]:
     svc.song_access.check_write(identity, study_id)
     body = await _json_body(request)
-    assert svc.song is not None
-    return svc.song.create_study(study_id, body)
+    return await anyio.to_thread.run_sync(song.create_study, study_id, body)
 
 
 @router.post("/submit/{study_id}")
@@ -76,13 +76,13 @@ async def submit(
     study_id: str,
     request: Request,
     svc: ServicesDep,
+    song: SongDep,
     identity: IdentityDep,
     allow_duplicates: Annotated[bool, Query(alias="allowDuplicates")] = False,
 ) -> dict[str, str]:
     svc.song_access.check_write(identity, study_id)
     payload = await _json_body(request)
-    assert svc.song is not None
-    return svc.song.submit(study_id, payload, allow_duplicates)
+    return await anyio.to_thread.run_sync(song.submit, study_id, payload, allow_duplicates)
 
 
 @router.get("/studies/{study_id}/analysis")

@@ -51,3 +51,12 @@ def analysis_not_found(analysis_id: str) -> SongError:
 
 def malformed(text: str) -> SongError:
     return SongError("malformed.parameter", 400, text)
+
+
+def not_related(what: str, identifier: str, study_id: str, context: str) -> SongError:
+    return SongError(
+        "entity.not.related.to.study",
+        400,
+        f"The {what} '{identifier}' is not related to the studyId '{study_id}'",
+        context,
+    )

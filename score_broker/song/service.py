@@ -12,7 +12,13 @@ from jsonschema import Draft7Validator
 from score_broker.song.analysis_types import AnalysisTypes
 from score_broker.song.database import SongDatabase, now_text
 from score_broker.song.entities import LegacyEntities
-from score_broker.song.errors import SongError, analysis_not_found, malformed, study_not_found
+from score_broker.song.errors import (
+    SongError,
+    analysis_not_found,
+    malformed,
+    not_related,
+    study_not_found,
+)
 from score_broker.song.schemas import render
 from score_broker.song.storage_check import StorageCheck
 
@@ -240,12 +246,7 @@ class SongService:
         if not rows:
             raise analysis_not_found(analysis_id)
         if rows[0]["study_id"] != study_id:
-            raise SongError(
-                "entity.not.related.to.study",
-                400,
-                f"The analysisId '{analysis_id}' is not related to the studyId '{study_id}'",
-                "AnalysisService",
-            )
+            raise not_related("analysisId", analysis_id, study_id, "AnalysisService")
         return rows[0]
 
     def _files(self, analysis_id: str) -> list[sqlite3.Row]:
@@ -333,12 +334,7 @@ class SongService:
                 "file.not.found", 404, f"The objectId '{object_id}' was not found", "FileService"
             )
         if rows[0]["study_id"] != study_id:
-            raise SongError(
-                "entity.not.related.to.study",
-                400,
-                f"The objectId '{object_id}' is not related to the studyId '{study_id}'",
-                "FileService",
-            )
+            raise not_related("objectId", object_id, study_id, "FileService")
         return _file_json(rows[0])
 
     # -- states ----------------------------------------------------------------------------------
