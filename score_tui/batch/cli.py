@@ -1,0 +1,211 @@
+"""The batch command line: score-client's commands and options, plus `status` and `resume`.
+
+Global options may come before or after the command. Exit status: 0 when everything is done,
+1 when anything failed, 2 for a usage error, 130 when interrupted (the journal keeps the state).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from rich.console import Console
+
+from score_tui import __version__
+from score_tui.batch import info as info_commands
+from score_tui.batch import transfers
+from score_tui.batch.manifests import ManifestError, is_uuid
+from score_tui.batch.outcome import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Outcome, exit_status
+from score_tui.batch.session import Session
+from score_tui.client.errors import TransferError
+from score_tui.config import ConfigError, Overrides, Settings, load
+
+Command = Callable[[argparse.Namespace, Session], Coroutine[Any, Any, list[Outcome]]]
+
+
+def parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("true", "yes", "1", "on"):
+        return True
+    if value in ("false", "no", "0", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"{text!r} is not true or false")
+
+
+def parse_uuid(text: str) -> str:
+    if not is_uuid(text):
+        raise argparse.ArgumentTypeError(f"{text} is not a valid UUID")
+    return text
+
+
+def _flag(parser: argparse.ArgumentParser, name: str, default: bool, help: str) -> None:
+    parser.add_argument(
+        name, type=parse_bool, nargs="?", const=True, default=default, metavar="BOOL", help=help
+    )
+
+
+def _global_options() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    common.add_argument("--profile", help="the broker profile of the config file to use")
+    common.add_argument("--server-url", help="the broker (Score server) URL [STORAGE_URL]")
+    common.add_argument("--metadata-url", help="the Song URL [METADATA_URL]")
+    common.add_argument("--token-file", help="read the access token from this file")
+    common.add_argument("--concurrency", type=int, help="parts in flight [TRANSPORT_PARALLEL]")
+    common.add_argument("--bandwidth-limit", help="cap the speed, e.g. 50MB/s")
+    common.add_argument("--json", action="store_true", help="a JSON summary on stdout")
+    common.add_argument("--quiet", action="store_true", help="no progress, only errors")
+    common.add_argument("--silent", action="store_true", help="no output at all")
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _global_options()
+    parser = argparse.ArgumentParser(
+        prog="score-tui --batch",
+        description="Move files through a Score broker without the terminal UI.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"score-tui {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[common], help=summary, description=summary)
+
+    up = command("upload", "Upload files (by object id, a manifest, or registering with Song).")
+    up.add_argument("--object-id", type=parse_uuid, help="the object id Song gave the file")
+    up.add_argument("--file", action="append", default=[], help="the file (repeat with --study)")
+    up.add_argument("--md5", help="the file's MD5 (computed when not given)")
+    up.add_argument("--manifest", help="Song's 3-column upload manifest (path or URL)")
+    up.add_argument("--study", help="register the files in this Song study first")
+    up.add_argument("--access", choices=("open", "controlled"), default="controlled")
+    up.add_argument("--publish", action="store_true", help="publish the analysis when done")
+    up.add_argument("--payload", help="a JSON submission template for --study (files added)")
+    up.add_argument("--donor", default="donor-1", help="submitter donor id for --study")
+    up.add_argument("--sample", default="sample-1", help="submitter sample id for --study")
+    up.add_argument("--force", action="store_true", help="upload even if the object exists")
+    _flag(up, "--verify-connection", True, "check the storage connection first")
+
+    down = command("download", "Download objects by id, a manifest, or an analysis.")
+    down.add_argument("--object-id", nargs="+", type=parse_uuid, help="one or more object ids")
+    down.add_argument("--manifest", help="an 11-column download manifest (path or URL)")
+    down.add_argument("--analysis-id", help="every file of this analysis (with --study-id)")
+    down.add_argument("--study-id", "--program-id", dest="study_id", help="the analysis' study")
+    down.add_argument("--output-dir", default=".", help="where files go (created if missing)")
+    down.add_argument("--output-layout", choices=("filename", "bundle", "id"), default="filename")
+    down.add_argument("--offset", type=int, default=0, help="first byte to download")
+    down.add_argument("--length", type=int, default=-1, help="bytes to download (-1: all)")
+    _flag(down, "--index", True, "also download each file's index (.bai, .crai, .tbi, .csi)")
+    _flag(down, "--validate", True, "check the whole-file MD5")
+    down.add_argument("--force", action="store_true", help="overwrite existing files")
+    _flag(down, "--verify-connection", True, "check the storage connection first")
+
+    url = command("url", "Print a URL of the whole object for other tools.")
+    url.add_argument("--object-id", type=parse_uuid, required=True)
+    command("info", "Show the broker, Song and token in use (the token masked).").add_argument(
+        "--verbose", action="store_true")
+    command("manifest", "Print a manifest.").add_argument("--manifest", required=True)
+    st = command("status", "Show the journal: queued, running, paused, failed, done.")
+    st.add_argument("--all", action="store_true", help="include done and cancelled transfers")
+    res = command("resume", "Resume unfinished transfers from the journal.")
+    res.add_argument("transfer_id", nargs="*", help="ids (or prefixes) from `status`")
+    command("login", "Save the access token in the OS keyring.")
+    command("logout", "Forget the saved access token.")
+    return parser
+
+
+def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """The option combinations argparse cannot express."""
+    if args.command == "upload":
+        if args.study:
+            if not args.file:
+                parser.error("upload --study needs at least one --file")
+        elif args.manifest:
+            if args.object_id or args.file:
+                parser.error("give either --manifest or --object-id with --file, not both")
+        elif not (args.object_id and len(args.file) == 1):
+            parser.error("upload needs --object-id with one --file, --manifest, or --study")
+    if args.command == "download":
+        chosen = [args.object_id, args.manifest, args.analysis_id]
+        if sum(1 for c in chosen if c) != 1:
+            parser.error("download needs exactly one of --object-id, --manifest, --analysis-id")
+        if args.analysis_id and not args.study_id:
+            parser.error("--analysis-id needs --study-id")
+        if args.offset < 0 or args.length < -1 or args.length == 0:
+            parser.error("--offset must be >= 0 and --length positive (or -1 for the rest)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check(parser, args)
+    opt = vars(args)
+    console = Console(stderr=True, quiet=bool(opt.get("silent")), highlight=False)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    try:
+        settings = load(Overrides(
+            profile=opt.get("profile"), server_url=opt.get("server_url"),
+            metadata_url=opt.get("metadata_url"), token_file=opt.get("token_file"),
+            concurrency=opt.get("concurrency"), bandwidth_limit=opt.get("bandwidth_limit"),
+        ))  # fmt: skip
+    except ConfigError as exc:
+        console.print(f"[red]✗[/] {exc}")
+        return EXIT_USAGE
+    try:
+        return _dispatch(args, settings, console, bool(opt.get("json")))
+    except (TransferError, ManifestError, OSError) as exc:
+        console.print(f"[red]✗[/] {exc}", soft_wrap=True)
+        return EXIT_FAILED
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings, console: Console, as_json: bool
+              ) -> int:
+    out = sys.stdout
+    if args.command == "url":
+        out.write(asyncio.run(info_commands.url(args, settings)) + "\n")
+    elif args.command == "info":
+        out.write(info_commands.info(settings, as_json) + "\n")
+    elif args.command == "manifest":
+        out.write(info_commands.manifest(args))
+    elif args.command == "status":
+        info_commands.status(settings, console, as_json, args.all)
+    elif args.command == "login":
+        console.print(info_commands.login(args, settings))
+    elif args.command == "logout":
+        console.print(info_commands.logout(settings))
+    else:
+        run: Command = {
+            "upload": transfers.upload,
+            "download": transfers.download,
+            "resume": transfers.resume,
+        }[args.command]
+        return asyncio.run(_transfer_command(run, args, settings, console, as_json))
+    return EXIT_OK
+
+
+async def _transfer_command(
+    run: Command, args: argparse.Namespace, settings: Settings, console: Console, as_json: bool
+) -> int:
+    quiet = bool(getattr(args, "quiet", False) or getattr(args, "silent", False))
+    async with Session(settings, console, quiet) as session:
+        outcomes = await run(args, session)
+        interrupted = session.interrupted
+    status = exit_status(outcomes)
+    if interrupted:
+        console.print(
+            "[yellow]interrupted[/]: unfinished transfers are paused; "
+            "`score-tui --batch resume` continues them"
+        )
+    if as_json:
+        summary = {
+            "command": args.command,
+            "ok": status == EXIT_OK,
+            "exitStatus": status,
+            "files": [o.to_json() for o in outcomes],
+        }
+        sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+    return status

@@ -1,0 +1,109 @@
+"""score-client's manifests (contract 8.3): tab-separated, first line skipped, cells trimmed."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+UPLOAD_COLUMNS = ("object_id", "file_path", "md5")
+DOWNLOAD_COLUMNS = 11
+MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
+
+
+class ManifestError(Exception):
+    """A manifest that cannot be used; the message names the line and what is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class UploadEntry:
+    object_id: str
+    path: Path
+    md5: str
+
+
+def read_manifest(source: str) -> str:
+    """A manifest's text from a path or an http(s) URL."""
+    if source.startswith(("http://", "https://")):
+        try:
+            response = httpx.get(source, timeout=60, follow_redirects=True)
+        except httpx.HTTPError as exc:
+            raise ManifestError(f"cannot fetch the manifest {source}: {exc}") from None
+        if response.status_code != 200:
+            raise ManifestError(f"cannot fetch the manifest {source}: HTTP {response.status_code}")
+        return response.text
+    if ".xml" in source:
+        raise ManifestError(f"{source}: GNOS XML manifests are not supported")
+    path = Path(source)
+    if not path.exists() and is_uuid(source):
+        raise ManifestError(
+            f"{source} looks like a portal manifest id; portal manifests are not supported, "
+            "give a manifest file or URL"
+        )
+    try:
+        return path.read_text()
+    except FileNotFoundError:
+        raise ManifestError(f"the manifest {source} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"cannot read the manifest {source}: {exc}") from None
+
+
+def is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _rows(text: str, source: str) -> list[tuple[int, list[str]]]:
+    rows = []
+    for number, line in enumerate(text.splitlines()[1:], start=2):
+        if line.strip():
+            rows.append((number, [cell.strip() for cell in line.split("\t")]))
+    if not rows:
+        raise ManifestError(f"{source}: the manifest lists no files (its first line is a header)")
+    return rows
+
+
+def upload_entries(text: str, source: str, base: Path) -> list[UploadEntry]:
+    """The 3-column upload manifest Song's client writes: object_id, file_path, md5."""
+    entries = []
+    for number, cells in _rows(text, source):
+        if len(cells) != len(UPLOAD_COLUMNS):
+            raise ManifestError(
+                f"{source} line {number}: expected 3 tab-separated columns "
+                f"(object_id, file_path, md5), found {len(cells)}"
+            )
+        object_id, file_path, md5 = cells
+        if not is_uuid(object_id):
+            raise ManifestError(f"{source} line {number}: {object_id!r} is not a valid UUID")
+        if not MD5.match(md5):
+            raise ManifestError(f"{source} line {number}: {md5!r} is not an MD5 (32 hex digits)")
+        path = Path(file_path)
+        if not path.is_absolute():
+            path = Path.cwd() / path if (Path.cwd() / path).exists() else base / path
+        entries.append(UploadEntry(object_id, path, md5.lower()))
+    return entries
+
+
+def download_object_ids(text: str, source: str) -> list[str]:
+    """Object ids of the 11-column download manifest (third column; the 3-column one works too)."""
+    ids = []
+    for number, cells in _rows(text, source):
+        if len(cells) == DOWNLOAD_COLUMNS:
+            object_id = cells[2]
+        elif len(cells) == len(UPLOAD_COLUMNS):
+            object_id = cells[0]
+        else:
+            raise ManifestError(
+                f"{source} line {number}: expected 11 tab-separated columns "
+                f"(repo_code, file_id, object_id, ...), found {len(cells)}"
+            )
+        if not is_uuid(object_id):
+            raise ManifestError(f"{source} line {number}: {object_id!r} is not a valid UUID")
+        ids.append(object_id)
+    return ids

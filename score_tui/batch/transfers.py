@@ -1,0 +1,150 @@
+"""`upload` and `download`: build the transfers score-client would make, then run them."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from score_tui.batch.layout import index_of, is_index, target_path
+from score_tui.batch.manifests import (
+    download_object_ids,
+    read_manifest,
+    upload_entries,
+)
+from score_tui.batch.outcome import Outcome
+from score_tui.batch.session import Session
+from score_tui.batch.song_upload import register_files
+from score_tui.client.errors import NotFound, TransferError
+from score_tui.client.models import Entity
+from score_tui.engine.model import Direction, State, Transfer
+
+
+async def upload(args: argparse.Namespace, session: Session) -> list[Outcome]:
+    """`upload --object-id --file [--md5]`, `upload --manifest`, or `upload --study --file...`."""
+    if args.verify_connection:
+        await session.api.verify_connection()
+    if args.study:
+        entries, analysis = await register_files(args, session)
+    elif args.manifest:
+        text = read_manifest(args.manifest)
+        entries = upload_entries(text, args.manifest, Path(args.manifest).parent)
+        analysis = None
+    else:
+        entries = [(args.object_id, Path(args.file[0]), args.md5)]
+        analysis = None
+    outcomes: list[Outcome] = []
+    transfers: list[Transfer] = []
+    for object_id, path, md5 in entries:
+        source = path.absolute()
+        if not source.is_file():
+            outcomes.append(Outcome.failed(
+                path.name, "upload", f"{path} does not exist or is not a file", object_id))
+            continue
+        transfer = Transfer(
+            direction=Direction.UPLOAD, object_id=object_id, server_url=session.api.server_url,
+            path=str(source), file_name=source.name, md5=md5, force=args.force,
+        )  # fmt: skip
+        transfers.append(session.queue(transfer))
+    outcomes += await session.run(transfers)
+    if analysis is not None:
+        await analysis.finish(outcomes, session)
+    return outcomes
+
+
+async def download(args: argparse.Namespace, session: Session) -> list[Outcome]:
+    """`download` by object ids, an 11-column manifest, or an analysis of a study."""
+    output_dir = Path(args.output_dir).absolute()
+    if args.analysis_id:
+        entities = await session.song.entities(gnosId=args.analysis_id, projectCode=args.study_id)
+        if not entities:
+            raise TransferError(
+                f"analysis {args.analysis_id} of study {args.study_id} has no files in Song"
+            )
+        wanted: list[tuple[str, Entity | None]] = [(e.id, e) for e in entities]
+    else:
+        ids = args.object_id or download_object_ids(read_manifest(args.manifest), args.manifest)
+        wanted = [(object_id, None) for object_id in dict.fromkeys(ids)]
+    if args.verify_connection:
+        await session.api.verify_connection()
+
+    outcomes: list[Outcome] = []
+    chosen: dict[str, Entity | None] = {}
+    needs_song = args.output_layout != "id" or args.index
+    for object_id, entity in wanted:
+        if entity is None and needs_song:
+            try:
+                entity = await session.song.entity(object_id)
+            except NotFound:
+                outcomes.append(Outcome.failed(
+                    object_id, "download",
+                    f"object {object_id} is not registered in Song (Entity not found)", object_id))
+                continue
+        chosen[object_id] = entity
+    if args.index:
+        await _add_indexes(chosen, session)
+
+    transfers: list[Transfer] = []
+    targets: dict[Path, str] = {}
+    for object_id, entity in chosen.items():
+        name = entity.file_name if entity else object_id
+        try:
+            target = target_path(output_dir, args.output_layout, object_id, entity)
+        except TransferError as exc:
+            outcomes.append(Outcome.failed(name, "download", str(exc), object_id))
+            continue
+        if target in targets:
+            outcomes.append(Outcome.failed(
+                name, "download",
+                f"{target} is also the target of object {targets[target]}; "
+                "use --output-layout bundle or id", object_id))
+            continue
+        targets[target] = object_id
+        if target.exists() and not args.force:
+            outcomes.append(Outcome(
+                file=name, direction="download", state="skipped", object_id=object_id,
+                path=str(target), error=f"{target} already exists; use --force to overwrite it"))
+            if not session.quiet:
+                session.console.print(
+                    f"[yellow]-[/] {target} already exists; not downloading it again "
+                    "(use --force to overwrite it)", highlight=False)
+            continue
+        transfer = Transfer(
+            direction=Direction.DOWNLOAD, object_id=object_id,
+            server_url=session.api.server_url, path=str(target), file_name=name,
+            offset=args.offset, length=args.length, force=args.force, validate=args.validate,
+        )  # fmt: skip
+        transfers.append(session.queue(transfer))
+    return outcomes + await session.run(transfers)
+
+
+async def _add_indexes(chosen: dict[str, Entity | None], session: Session) -> None:
+    """Song bundling: each data file's index from the same analysis joins the download."""
+    analyses: dict[str, list[Entity]] = {}
+    for entity in list(chosen.values()):
+        if entity is None or is_index(entity) or not entity.gnos_id:
+            continue
+        if entity.gnos_id not in analyses:
+            analyses[entity.gnos_id] = await session.song.entities(gnosId=entity.gnos_id)
+        index = index_of(entity, analyses[entity.gnos_id])
+        if index is not None:
+            chosen.setdefault(index.id, index)
+
+
+async def resume(args: argparse.Namespace, session: Session) -> list[Outcome]:
+    """Run the journal's unfinished transfers on this broker (all, or the ids given)."""
+    unfinished = session.journal.transfers(
+        [State.QUEUED, State.RUNNING, State.PAUSED, State.FAILED]
+    )
+    if args.transfer_id:
+        unfinished = [t for t in unfinished if any(t.id.startswith(p) for p in args.transfer_id)]
+        if not unfinished:
+            raise TransferError("no unfinished transfer has that id; see `score-tui --batch status`")
+    here = [t for t in unfinished if t.server_url == session.api.server_url]
+    elsewhere = len(unfinished) - len(here)
+    if elsewhere and not session.quiet:
+        session.console.print(
+            f"{elsewhere} unfinished transfers belong to other brokers; "
+            "give their --server-url to resume them", highlight=False)
+    if not here and not session.quiet:
+        session.console.print("nothing to resume", highlight=False)
+    return await session.run([session.engine.adopt(t) for t in here])

@@ -1,0 +1,77 @@
+"""The Song calls the client needs: legacy entities (paged), analysis files, submit and publish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from score_tui.client.errors import TransferError, network_error, service_error
+from score_tui.client.models import Entity
+from score_tui.client.score import auth_headers
+
+PAGE_SIZE = 2000
+
+
+class SongApi:
+    """A Song server (or the broker's embedded Song) at `metadata_url`."""
+
+    def __init__(
+        self,
+        metadata_url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 60.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.metadata_url = metadata_url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            base_url=self.metadata_url,
+            headers=auth_headers(token),
+            timeout=timeout,
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _json(self, what: str, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = await self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise network_error(f"{what} (Song at {self.metadata_url})", exc) from exc
+        if response.status_code >= 400:
+            raise service_error(f"{what} (Song)", response)
+        try:
+            return response.json()
+        except ValueError:
+            raise TransferError(f"{what}: Song did not answer with JSON") from None
+
+    async def entity(self, object_id: str) -> Entity:
+        wire = await self._json(f"looking up object {object_id}", "GET", f"/entities/{object_id}")
+        return Entity.from_wire(wire)
+
+    async def entities(self, **filters: str) -> list[Entity]:
+        """Every entity matching the filters (`gnosId`, `projectCode`, ...), all pages."""
+        found: list[Entity] = []
+        page = 0
+        while True:
+            params = {**filters, "size": PAGE_SIZE, "page": page}
+            body = await self._json("listing files", "GET", "/entities", params=params)
+            found += [Entity.from_wire(item) for item in body.get("content") or []]
+            if body.get("last", True) or not body.get("content"):
+                return found
+            page += 1
+
+    async def analysis_files(self, study: str, analysis_id: str) -> list[dict[str, Any]]:
+        what = f"files of analysis {analysis_id}"
+        return list(await self._json(what, "GET", f"/studies/{study}/analysis/{analysis_id}/files"))
+
+    async def submit(self, study: str, payload: dict[str, Any]) -> str:
+        body = await self._json(f"registering files in study {study}", "POST",
+                                f"/submit/{study}", json=payload)
+        return str(body["analysisId"])
+
+    async def publish(self, study: str, analysis_id: str) -> None:
+        await self._json(f"publishing analysis {analysis_id}", "PUT",
+                         f"/studies/{study}/analysis/publish/{analysis_id}")

@@ -1,0 +1,198 @@
+"""A download: parts written at their offsets into a temporary file, checked, renamed into place."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+from score_tui.client.errors import ChecksumMismatch, TransferError
+from score_tui.client.models import ObjectSpec
+from score_tui.engine.dataplane import OnBytes
+from score_tui.engine.hashing import SequentialHasher, md5_of_range, normalized_md5
+from score_tui.engine.model import Md5State, PartRecord
+from score_tui.engine.runner import Runner, WholeFileMismatch
+
+
+class TargetExists(TransferError):
+    """The download's target exists and --force was not given."""
+
+
+def target_exists_error(path: str) -> TargetExists:
+    return TargetExists(f"{path} already exists; use --force to overwrite it")
+
+
+class DownloadRunner(Runner):
+    """Downloads object `transfer.object_id` (or a byte range of it) to `transfer.path`."""
+
+    async def prepare(self) -> list[PartRecord]:
+        t = self.transfer
+        target = Path(t.path)
+        if target.exists() and not t.force:
+            raise target_exists_error(t.path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise TransferError(f"cannot create {target.parent}: {exc.strerror}") from None
+        spec = await self.api.download_spec(t.object_id, t.offset, t.length)
+        if not spec.parts:
+            raise TransferError(f"the server returned no parts for {t.object_id}")
+        self._base = min(p.offset for p in spec.parts)
+        self._source_md5 = {p.number: p.source_md5 for p in spec.parts}
+        t.size = sum(p.size for p in spec.parts)
+        t.md5 = normalized_md5(spec.object_md5)
+        t.temp_path = t.temp_path or str(target.parent / f".{target.name}.{t.short_id}.partial")
+        parts = self._layout(spec)
+        self.fd = self._open_temp(parts)
+        self._check_space(parts)
+        await self._reverify(parts)
+        self.journal.save(t)
+        self.use_spec(spec)
+        self.hasher = SequentialHasher(self.fd, t.size)
+        self.hasher.start()
+        self.landed(parts)
+        self.md5_state(Md5State.PENDING)
+        return parts
+
+    def _layout(self, spec: ObjectSpec) -> list[PartRecord]:
+        """The journal's parts if the spec has the same layout, else a fresh one."""
+        t = self.transfer
+        known = self.journal.parts(t.id)
+        if [(p.number, p.offset, p.size) for p in known] == [
+            (p.number, p.offset, p.size) for p in spec.parts
+        ]:
+            return known
+        fresh = [PartRecord(p.number, p.offset, p.size) for p in spec.parts]
+        self.journal.set_parts(t.id, fresh)
+        return fresh
+
+    def _open_temp(self, parts: list[PartRecord]) -> int:
+        t = self.transfer
+        assert t.temp_path is not None
+        existed = os.path.exists(t.temp_path)
+        try:
+            fd = os.open(t.temp_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise TransferError(f"cannot write to {os.path.dirname(t.temp_path)}: "
+                                f"{exc.strerror}") from None
+        if not existed or os.fstat(fd).st_size != t.size:
+            self._undo(parts, [p for p in parts if p.done])
+        os.ftruncate(fd, t.size)
+        return fd
+
+    def _check_space(self, parts: list[PartRecord]) -> None:
+        t = self.transfer
+        assert t.temp_path is not None
+        needed = sum(p.size for p in parts if not p.done)
+        used = os.fstat(self.fd).st_blocks * 512 if self.fd is not None else 0
+        free = shutil.disk_usage(os.path.dirname(t.temp_path)).free
+        if needed > free + used:
+            raise TransferError(
+                f"not enough free space in {os.path.dirname(t.temp_path)}: "
+                f"{needed} bytes needed, {free} free"
+            )
+
+    async def _reverify(self, parts: list[PartRecord]) -> None:
+        """Parts a killed run finished are trusted only if their bytes still hash right."""
+        done = [p for p in parts if p.done]
+        if not done:
+            return
+        self.md5_state(Md5State.CHECKING, f"re-checking {len(done)} finished parts")
+        assert self.fd is not None
+        bad = []
+        for part in done:
+            digest = await asyncio.to_thread(
+                md5_of_range, self.fd, part.offset - self._base, part.size
+            )
+            expected = self._source_md5.get(part.number) or part.md5
+            if digest != part.md5 or digest != expected:
+                bad.append(part)
+        self._undo(parts, bad)
+
+    def _undo(self, parts: list[PartRecord], undone: list[PartRecord]) -> None:
+        for part in undone:
+            part.done, part.md5, part.etag = False, None, None
+        self.journal.parts_undone(self.transfer.id, [p.number for p in undone])
+
+    async def fresh_spec(self) -> ObjectSpec:
+        t = self.transfer
+        return await self.api.download_spec(t.object_id, t.offset, t.length)
+
+    async def move(self, part: PartRecord, on_bytes: OnBytes) -> None:
+        assert self.fd is not None
+        what = self.part_name(part)
+        digest = await self.plane.get_part(
+            what, self.url(part), part.offset, part.size, self.fd, part.offset - self._base,
+            on_bytes,
+        )
+        expected = self._source_md5.get(part.number)
+        if expected and digest != expected.lower():
+            raise ChecksumMismatch(
+                f"{what}: the bytes received have MD5 {digest}, not {expected}; fetching again"
+            )
+        part.md5 = digest
+
+    def landed(self, parts: list[PartRecord]) -> None:
+        if self.hasher is None:
+            return
+        readable = 0
+        for part in sorted(parts, key=lambda p: p.offset):
+            if not part.done:
+                break
+            readable = part.offset - self._base + part.size
+        self.hasher.extend(readable)
+
+    async def finish(self) -> None:
+        t = self.transfer
+        assert self.hasher is not None and self.fd is not None and t.temp_path is not None
+        self.md5_state(Md5State.CHECKING)
+        digest = await self.hasher.result()
+        if not t.validate:
+            self.md5_state(Md5State.SKIPPED, "--validate false")
+        elif not t.whole_object:
+            self.md5_state(Md5State.SKIPPED, "a byte range cannot be checked against the file MD5")
+        elif t.md5 is None:
+            self.md5_state(Md5State.SKIPPED, "the server has no MD5 for this object")
+        elif digest != t.md5:
+            self.md5_state(Md5State.MISMATCH, f"received {digest}, expected {t.md5}")
+            parts = self.journal.parts(t.id)
+            self._undo(parts, parts)
+            raise WholeFileMismatch(
+                f"{t.file_name}: the downloaded bytes have MD5 {digest}, not {t.md5}; "
+                "nothing was written to the target"
+            )
+        else:
+            self.md5_state(Md5State.OK, digest)
+        await asyncio.to_thread(os.fsync, self.fd)
+        self._place()
+
+    def _place(self) -> None:
+        """Move the checked temp file to the target; only --force replaces an existing file."""
+        t = self.transfer
+        assert t.temp_path is not None
+        if t.force:
+            os.replace(t.temp_path, t.path)
+        else:
+            try:
+                os.link(t.temp_path, t.path)
+            except FileExistsError:
+                raise target_exists_error(t.path) from None
+            except OSError:  # a file system without hard links
+                if os.path.lexists(t.path):
+                    raise target_exists_error(t.path) from None
+                os.rename(t.temp_path, t.path)
+            else:
+                os.unlink(t.temp_path)
+        directory = os.open(os.path.dirname(t.path) or ".", os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+    async def discard(self) -> None:
+        t = self.transfer
+        if t.temp_path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(t.temp_path)

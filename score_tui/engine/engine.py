@@ -1,0 +1,288 @@
+"""The transfer engine: a queue of uploads and downloads, their parts, and control over them.
+
+UI-free: the batch printer and the TUI subscribe to its events. A part is done only once it is
+verified and written to the journal; pausing or cancelling drops the parts in flight at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from score_tui.client.backoff import Backoff
+from score_tui.client.errors import Retryable, TransferError, UrlRefused
+from score_tui.client.score import ScoreApi
+from score_tui.engine.bandwidth import BandwidthLimiter
+from score_tui.engine.dataplane import DataPlane
+from score_tui.engine.download import DownloadRunner
+from score_tui.engine.events import (
+    EventBus,
+    PartChanged,
+    PartProgress,
+    TransferChanged,
+    TransferQueued,
+    TransferStarted,
+)
+from score_tui.engine.journal import Journal
+from score_tui.engine.locks import TransferBusy, TransferLock
+from score_tui.engine.model import Direction, PartRecord, PartState, State, Transfer
+from score_tui.engine.runner import Runner, WholeFileMismatch
+from score_tui.engine.upload import UploadRunner
+
+log = logging.getLogger(__name__)
+
+#: How many times a download is fetched again after its whole-file MD5 failed.
+WHOLE_FILE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class EngineSettings:
+    """Limits and patience: parts in flight overall and per transfer, retries, stall time."""
+
+    concurrency: int = 6
+    per_transfer: int = 4
+    active_transfers: int = 4
+    bandwidth_limit: float | None = None
+    retries: int = 10
+    retry_delay: float = 0.5
+    retry_max_delay: float = 30.0
+    stall_timeout: float = 30.0
+
+
+class Engine:
+    """Runs transfers against one broker (`api`), keeping their state in `journal`."""
+
+    def __init__(
+        self, api: ScoreApi, journal: Journal, lock_dir: Path, settings: EngineSettings
+    ) -> None:
+        self.api = api
+        self.journal = journal
+        self.lock_dir = lock_dir
+        self.settings = settings
+        self.events = EventBus()
+        self.limiter = BandwidthLimiter(settings.bandwidth_limit)
+        self.backoff = Backoff(settings.retries, settings.retry_delay, settings.retry_max_delay)
+        self.plane = DataPlane(self.limiter, settings.stall_timeout, settings.concurrency * 2)
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._active = asyncio.Semaphore(settings.active_transfers)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._transfers: dict[str, Transfer] = {}
+        self._stopping: dict[str, State] = {}
+
+    async def aclose(self) -> None:
+        await self.plane.aclose()
+
+    # -- the queue ---------------------------------------------------------------------------
+
+    def add(self, transfer: Transfer) -> Transfer:
+        """Put a new transfer in the journal, queued."""
+        transfer.state = State.QUEUED
+        self.journal.add(transfer)
+        self._transfers[transfer.id] = transfer
+        self.events.publish(TransferQueued(transfer))
+        return transfer
+
+    def adopt(self, transfer: Transfer) -> Transfer:
+        """Take over a transfer the journal already holds (to resume it)."""
+        self._transfers[transfer.id] = transfer
+        return transfer
+
+    def transfer(self, transfer_id: str) -> Transfer:
+        return self._transfers[transfer_id]
+
+    def start(self, transfer_id: str) -> None:
+        """Run a queued, paused or failed transfer (no-op if it is running)."""
+        if transfer_id in self._tasks:
+            return
+        transfer = self._transfers[transfer_id]
+        if transfer.state in (State.DONE, State.CANCELLED):
+            return
+        self._set_state(transfer, State.QUEUED, error=None)
+        self._tasks[transfer_id] = asyncio.create_task(self._run(transfer))
+
+    async def run(self, transfers: Iterable[Transfer]) -> list[Transfer]:
+        """Start the transfers and wait until each is done, failed, paused or cancelled."""
+        chosen = list(transfers)
+        for transfer in chosen:
+            self.start(transfer.id)
+        await self.wait([t.id for t in chosen])
+        return chosen
+
+    async def wait(self, transfer_ids: Iterable[str] | None = None) -> None:
+        ids = list(self._tasks) if transfer_ids is None else list(transfer_ids)
+        tasks = [self._tasks[i] for i in ids if i in self._tasks]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    # -- control -----------------------------------------------------------------------------
+
+    def pause(self, transfer_id: str) -> None:
+        self._stop(transfer_id, State.PAUSED)
+
+    def cancel(self, transfer_id: str) -> None:
+        self._stop(transfer_id, State.CANCELLED)
+
+    def resume(self, transfer_id: str) -> None:
+        self.start(transfer_id)
+
+    def pause_all(self) -> None:
+        for transfer_id in list(self._transfers):
+            self.pause(transfer_id)
+
+    def resume_all(self) -> None:
+        for transfer_id, transfer in list(self._transfers.items()):
+            if transfer.state == State.PAUSED:
+                self.start(transfer_id)
+
+    def set_bandwidth_limit(self, rate: float | None) -> None:
+        self.limiter.set_rate(rate)
+
+    def _stop(self, transfer_id: str, state: State) -> None:
+        transfer = self._transfers[transfer_id]
+        task = self._tasks.get(transfer_id)
+        if task is not None:
+            self._stopping[transfer_id] = state
+            task.cancel()
+        elif transfer.state in (State.QUEUED, State.PAUSED, State.FAILED) and (
+            state == State.CANCELLED or transfer.state == State.QUEUED
+        ):
+            self._set_state(transfer, state)
+
+    # -- running -----------------------------------------------------------------------------
+
+    def _set_state(self, transfer: Transfer, state: State, error: str | None = None) -> None:
+        transfer.state = state
+        transfer.error = error
+        self.journal.save(transfer)
+        self.events.publish(TransferChanged(transfer, state))
+
+    def _runner(self, transfer: Transfer) -> Runner:
+        kind = UploadRunner if transfer.direction == Direction.UPLOAD else DownloadRunner
+        return kind(transfer, self.api, self.plane, self.journal, self.events.publish)
+
+    async def _run(self, transfer: Transfer) -> None:
+        lock = TransferLock(self.lock_dir, transfer.id)
+        runner: Runner | None = None
+        try:
+            lock.acquire()
+        except TransferBusy as exc:
+            transfer.error = str(exc)
+            transfer.state = State.FAILED
+            self.events.publish(TransferChanged(transfer, State.FAILED))
+            self._tasks.pop(transfer.id, None)
+            return
+        try:
+            async with self._active:
+                self._set_state(transfer, State.RUNNING)
+                for attempt in range(1, WHOLE_FILE_ATTEMPTS + 1):
+                    runner = self._runner(transfer)
+                    try:
+                        await self._attempt(transfer, runner)
+                        break
+                    except WholeFileMismatch:
+                        if attempt == WHOLE_FILE_ATTEMPTS:
+                            raise
+                    finally:
+                        runner.close()
+            self._set_state(transfer, State.DONE)
+        except asyncio.CancelledError:
+            requested = self._stopping.pop(transfer.id, None)
+            if requested == State.CANCELLED and runner is not None:
+                await runner.discard()
+            self._set_state(transfer, requested or State.PAUSED)
+            task = asyncio.current_task()
+            if requested is None or (task is not None and task.uncancel() > 0):
+                raise  # cancelled from outside (shutdown): leave it paused and go on stopping
+        except TransferError as exc:
+            self._set_state(transfer, State.FAILED, str(exc))
+        except OSError as exc:
+            where = exc.filename or transfer.path
+            self._set_state(transfer, State.FAILED, f"{where}: {exc.strerror or exc}")
+        except Exception as exc:
+            log.exception("transfer %s failed", transfer.id)
+            self._set_state(transfer, State.FAILED, f"unexpected error: {exc!r}")
+        finally:
+            lock.release()
+            self._tasks.pop(transfer.id, None)
+
+    async def _attempt(self, transfer: Transfer, runner: Runner) -> None:
+        parts = await runner.prepare()
+        transfer.bytes_done = sum(p.size for p in parts if p.done)
+        self.events.publish(TransferStarted(transfer, tuple(parts)))
+        queue = deque(p for p in parts if not p.done)
+
+        async def worker() -> None:
+            while queue:
+                await self._move(transfer, runner, parts, queue.popleft())
+
+        workers = min(self.settings.per_transfer, len(queue))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(workers):
+                    group.create_task(worker())
+        except BaseExceptionGroup as group:
+            raise _first_error(group) from None
+        await runner.finish()
+
+    async def _move(
+        self, transfer: Transfer, runner: Runner, parts: list[PartRecord], part: PartRecord
+    ) -> None:
+        """Move one part, retrying with backoff; fresh URLs when the store refuses one."""
+        failures = refreshes = 0
+        while True:
+            moved = 0
+
+            def on_bytes(count: int) -> None:
+                nonlocal moved
+                moved += count
+                transfer.bytes_done += count
+                self.events.publish(PartProgress(transfer.id, part.number, count))
+
+            generation = runner.url_generation
+            try:
+                async with self._slots:
+                    self.events.publish(PartChanged(transfer.id, part.number, PartState.MOVING))
+                    await runner.move(part, on_bytes)
+                part.done = True
+                self.journal.part_done(transfer.id, part)
+                runner.landed(parts)
+                self.events.publish(PartChanged(transfer.id, part.number, PartState.DONE))
+                return
+            except Retryable as exc:
+                on_bytes(-moved)
+                self.events.publish(
+                    PartChanged(transfer.id, part.number, PartState.FAILED, str(exc))
+                )
+                if isinstance(exc, UrlRefused) and refreshes < self.backoff.attempts:
+                    refreshes += 1
+                    await runner.refresh_urls(generation)
+                    continue
+                failures += 1
+                if failures >= self.backoff.attempts:
+                    raise TransferError(f"{exc} (gave up after {failures} attempts)") from exc
+                await asyncio.sleep(self.backoff.delay(failures))
+            except BaseException:
+                on_bytes(-moved)
+                raise
+
+
+def _first_error(group: BaseExceptionGroup) -> BaseException:
+    """The error to report from a group of failed part workers (a cancellation wins)."""
+    flat: list[BaseException] = []
+
+    def collect(error: BaseException) -> None:
+        if isinstance(error, BaseExceptionGroup):
+            for inner in error.exceptions:
+                collect(inner)
+        else:
+            flat.append(error)
+
+    collect(group)
+    for error in flat:
+        if isinstance(error, asyncio.CancelledError):
+            return error
+    return flat[0]

@@ -1,0 +1,216 @@
+"""The journal: every transfer and every part's state in SQLite, under the user state directory.
+
+It is what makes a killed process resumable: a part is written here as done only after its
+bytes are verified (and, for an upload, recorded by the server).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from score_tui.engine.model import Direction, PartRecord, State, Transfer
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS transfers (
+    id TEXT PRIMARY KEY,
+    direction TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    server_url TEXT NOT NULL,
+    path TEXT NOT NULL,
+    file_name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    md5 TEXT,
+    "offset" INTEGER NOT NULL,
+    length INTEGER NOT NULL,
+    force INTEGER NOT NULL,
+    validate INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    error TEXT,
+    upload_id TEXT,
+    temp_path TEXT,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS parts (
+    transfer_id TEXT NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,
+    "offset" INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0,
+    md5 TEXT,
+    etag TEXT,
+    PRIMARY KEY (transfer_id, number)
+);
+"""
+
+COLUMNS = (
+    "id, direction, object_id, server_url, path, file_name, size, md5, \"offset\", length, "
+    "force, validate, state, error, upload_id, temp_path, created, updated"
+)
+
+
+class Journal:
+    """A SQLite file shared by every score-tui process of the user (WAL, short transactions)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def add(self, transfer: Transfer) -> None:
+        transfer.created = transfer.updated = time.time()
+        with self._transaction() as db:
+            db.execute(
+                f"INSERT INTO transfers ({COLUMNS}) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    transfer.id, transfer.direction.value, transfer.object_id,
+                    transfer.server_url, transfer.path, transfer.file_name, transfer.size,
+                    transfer.md5, transfer.offset, transfer.length, int(transfer.force),
+                    int(transfer.validate), transfer.state.value, transfer.error,
+                    transfer.upload_id, transfer.temp_path, transfer.created, transfer.updated,
+                ),
+            )  # fmt: skip
+
+    def save(self, transfer: Transfer) -> None:
+        """Write the fields that change while a transfer runs."""
+        transfer.updated = time.time()
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE transfers SET size = ?, md5 = ?, state = ?, error = ?, upload_id = ?, "
+                "temp_path = ?, force = ?, updated = ? WHERE id = ?",
+                (
+                    transfer.size, transfer.md5, transfer.state.value, transfer.error,
+                    transfer.upload_id, transfer.temp_path, int(transfer.force),
+                    transfer.updated, transfer.id,
+                ),
+            )  # fmt: skip
+
+    def set_parts(self, transfer_id: str, parts: Iterable[PartRecord]) -> None:
+        """Replace the part layout (a new upload, or a download whose spec changed)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM parts WHERE transfer_id = ?", (transfer_id,))
+            db.executemany(
+                'INSERT INTO parts (transfer_id, number, "offset", size, done, md5, etag) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (transfer_id, p.number, p.offset, p.size, int(p.done), p.md5, p.etag)
+                    for p in parts
+                ],
+            )
+
+    def part_done(self, transfer_id: str, part: PartRecord) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE parts SET done = 1, md5 = ?, etag = ? WHERE transfer_id = ? AND number = ?",
+                (part.md5, part.etag, transfer_id, part.number),
+            )
+
+    def parts_undone(self, transfer_id: str, numbers: Iterable[int]) -> None:
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE parts SET done = 0, md5 = NULL, etag = NULL "
+                "WHERE transfer_id = ? AND number = ?",
+                [(transfer_id, n) for n in numbers],
+            )
+
+    def parts(self, transfer_id: str) -> list[PartRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                'SELECT number, "offset", size, done, md5, etag FROM parts '
+                "WHERE transfer_id = ? ORDER BY number",
+                (transfer_id,),
+            ).fetchall()
+        return [
+            PartRecord(r["number"], r["offset"], r["size"], bool(r["done"]), r["md5"], r["etag"])
+            for r in rows
+        ]
+
+    def get(self, transfer_id: str) -> Transfer | None:
+        found = self._select("WHERE t.id = ?", (transfer_id,))
+        return found[0] if found else None
+
+    def find(self, prefix: str) -> list[Transfer]:
+        """Transfers whose id starts with `prefix` (ids can be given shortened)."""
+        return self._select("WHERE t.id LIKE ?", (prefix.replace("%", "") + "%",))
+
+    def transfers(self, states: Iterable[State] | None = None) -> list[Transfer]:
+        if states is None:
+            return self._select("", ())
+        wanted = [s.value for s in states]
+        marks = ", ".join("?" for _ in wanted)
+        return self._select(f"WHERE t.state IN ({marks})", tuple(wanted))
+
+    def unfinished(self, direction: Direction, server_url: str, object_id: str, path: str
+                   ) -> Transfer | None:
+        """The journal's unfinished transfer of this object to or from this path, if any."""
+        found = self._select(
+            "WHERE t.direction = ? AND t.server_url = ? AND t.object_id = ? AND t.path = ? "
+            "AND t.state NOT IN ('done', 'cancelled')",
+            (direction.value, server_url, object_id, path),
+        )
+        return found[-1] if found else None
+
+    def remove(self, transfer_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM transfers WHERE id = ?", (transfer_id,))
+
+    def _select(self, where: str, args: tuple[object, ...]) -> list[Transfer]:
+        columns = ", ".join(f"t.{c.strip()}" for c in COLUMNS.split(","))
+        query = (
+            f"SELECT {columns}, COALESCE(SUM(CASE WHEN p.done THEN p.size END), 0) AS bytes_done "
+            f"FROM transfers t LEFT JOIN parts p ON p.transfer_id = t.id {where} "
+            "GROUP BY t.id ORDER BY t.created, t.rowid"
+        )
+        with self._lock:
+            rows = self._db.execute(query, args).fetchall()
+        return [_transfer(row) for row in rows]
+
+
+def _transfer(row: sqlite3.Row) -> Transfer:
+    return Transfer(
+        id=row["id"],
+        direction=Direction(row["direction"]),
+        object_id=row["object_id"],
+        server_url=row["server_url"],
+        path=row["path"],
+        file_name=row["file_name"],
+        size=row["size"],
+        md5=row["md5"],
+        offset=row["offset"],
+        length=row["length"],
+        force=bool(row["force"]),
+        validate=bool(row["validate"]),
+        state=State(row["state"]),
+        error=row["error"],
+        upload_id=row["upload_id"],
+        temp_path=row["temp_path"],
+        created=row["created"],
+        updated=row["updated"],
+        bytes_done=row["bytes_done"],
+    )

@@ -1,0 +1,155 @@
+"""An upload: initiate or resume at the broker, PUT parts with Content-MD5, check, finalize."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import stat
+
+from score_tui.client.errors import TransferError
+from score_tui.client.models import ObjectSpec
+from score_tui.engine.dataplane import OnBytes
+from score_tui.engine.hashing import SequentialHasher, md5_of_range, normalized_md5
+from score_tui.engine.model import Md5State, PartRecord
+from score_tui.engine.runner import Runner
+
+
+class UploadRunner(Runner):
+    """Uploads `transfer.path` to object `transfer.object_id`; never writes beside the file."""
+
+    _finalized = False
+
+    async def prepare(self) -> list[PartRecord]:
+        t = self.transfer
+        self.fd = _open_source(t.path)
+        info = os.fstat(self.fd)
+        self._identity = (info.st_size, info.st_mtime_ns)
+        if info.st_size == 0:
+            raise TransferError(f"{t.path} is empty; Score does not store empty files")
+        if t.size and t.size != info.st_size:
+            raise TransferError(f"{t.path} changed size since it was queued; queue it again")
+        t.size = info.st_size
+        if t.md5 is None:
+            self.md5_state(Md5State.CHECKING, "computing the MD5 to declare")
+            t.md5 = await asyncio.to_thread(md5_of_range, self.fd, 0, t.size)
+        declared = normalized_md5(t.md5)
+        if declared is None:
+            raise TransferError(f"{t.md5!r} is not an MD5; give 32 hex digits")
+        t.md5 = declared
+        self.hasher = SequentialHasher(self.fd, t.size)
+        self.hasher.extend(t.size)
+        self.hasher.start()
+        self.md5_state(Md5State.PENDING)
+
+        parts = await self._resumed_parts()
+        if parts is None:
+            parts = await self._initiate()
+        return parts
+
+    async def _resumed_parts(self) -> list[PartRecord] | None:
+        """The parts of the upload this transfer started, if the broker still has it."""
+        t = self.transfer
+        if not t.upload_id:
+            return None
+        spec = await self.api.upload_status(t.object_id, t.size)
+        if spec is None:
+            # Killed between finalize and the journal write: the object is already complete.
+            parts = self.journal.parts(t.id)
+            if parts and all(p.done for p in parts) and await self.api.exists(t.object_id):
+                self._finalized = True
+                return parts
+            return None
+        if spec.upload_id != t.upload_id:
+            return None
+        recorded = {part.number for part in spec.parts if part.finished}
+        parts = self.journal.parts(t.id)
+        if [(p.number, p.offset, p.size) for p in parts] != [
+            (p.number, p.offset, p.size) for p in spec.parts
+        ]:
+            return None
+        redo = [p.number for p in parts if p.done and p.number not in recorded]
+        for part in parts:
+            part.done = part.done and part.number in recorded
+        self.journal.parts_undone(t.id, redo)
+        self.use_spec(spec)
+        return parts
+
+    async def _initiate(self) -> list[PartRecord]:
+        t = self.transfer
+        if not t.force:
+            if await self.api.exists(t.object_id):
+                raise TransferError(
+                    f"object {t.object_id} already exists remotely; "
+                    "use --force to upload it again"
+                )
+            if t.upload_id is None and await self.api.upload_status(t.object_id, t.size):
+                raise TransferError(
+                    f"an upload of object {t.object_id} is already in progress, started "
+                    "elsewhere; wait for it, or use --force to start again"
+                )
+        spec = await self.api.initiate(t.object_id, t.size, t.md5 or "")
+        if not spec.upload_id or not spec.parts:
+            raise TransferError(f"the server started no upload for {t.object_id}")
+        if sum(p.size for p in spec.parts) != t.size:
+            raise TransferError(f"the server planned parts that do not add up to {t.size} bytes")
+        t.upload_id = spec.upload_id
+        parts = [PartRecord(p.number, p.offset, p.size) for p in spec.parts]
+        self.journal.set_parts(t.id, parts)
+        self.journal.save(t)
+        self.use_spec(spec)
+        return parts
+
+    async def fresh_spec(self) -> ObjectSpec:
+        t = self.transfer
+        spec = await self.api.upload_status(t.object_id, t.size)
+        if spec is None or spec.upload_id != t.upload_id:
+            raise TransferError(
+                f"the upload of {t.object_id} was cancelled at the server; run it again"
+            )
+        return spec
+
+    async def move(self, part: PartRecord, on_bytes: OnBytes) -> None:
+        t = self.transfer
+        assert self.fd is not None and t.upload_id is not None
+        md5 = await asyncio.to_thread(md5_of_range, self.fd, part.offset, part.size)
+        what = self.part_name(part)
+        etag = await self.plane.put_part(
+            what, self.url(part), self.fd, part.offset, part.size, md5, on_bytes
+        )
+        await self.api.finish_part(t.object_id, t.upload_id, part.number, md5, etag)
+        part.md5, part.etag = md5, etag
+
+    async def finish(self) -> None:
+        t = self.transfer
+        assert self.hasher is not None and self.fd is not None and t.upload_id is not None
+        self.md5_state(Md5State.CHECKING)
+        digest = await self.hasher.result()
+        info = os.stat(t.path)
+        if (info.st_size, info.st_mtime_ns) != self._identity:
+            self.md5_state(Md5State.MISMATCH, "the file changed")
+            raise TransferError(
+                f"{t.path} changed while it was uploading; nothing was finalized. "
+                "Upload it again once it stops changing"
+            )
+        if digest != t.md5:
+            self.md5_state(Md5State.MISMATCH, f"read {digest}, declared {t.md5}")
+            raise TransferError(
+                f"{t.path}: its MD5 is {digest} but {t.md5} was declared; the file changed or "
+                "the declared MD5 is wrong. Nothing was finalized"
+            )
+        self.md5_state(Md5State.OK, digest)
+        if not self._finalized:
+            await self.api.finalize(t.object_id, t.upload_id)
+
+
+def _open_source(path: str) -> int:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise TransferError(f"{path} does not exist") from None
+    except PermissionError:
+        raise TransferError(f"{path} cannot be read (permission denied)") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise TransferError(f"{path} is not a regular file")
+    return fd
