@@ -7,6 +7,7 @@ RGW that is already running (its user must have access key and secret `test`).
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import uuid
@@ -19,6 +20,7 @@ from moto.server import ThreadedMotoServer
 
 from tests.support.broker import BrokerProcess
 from tests.support.score_client import ScoreClient
+from tests.support.tui import Tui
 
 ROOT = Path(__file__).resolve().parent.parent
 S3_KEYS = {"access_key": "test", "secret_key": "test"}
@@ -26,6 +28,7 @@ S3_KEYS = {"access_key": "test", "secret_key": "test"}
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -138,3 +141,27 @@ def object_id() -> str:
 @pytest.fixture(scope="session")
 def content_100mb() -> bytes:
     return os.urandom(100 * 1000 * 1000)
+
+
+@pytest.fixture(params=["local", "moto"])
+def transfer_storage(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """The backends the client's end-to-end tests run on."""
+    return _storage_for(request.param, request, tmp_path / "store")
+
+
+@pytest.fixture
+def song_broker(broker_factory: BrokerFactory, transfer_storage: dict[str, Any]) -> BrokerProcess:
+    """A broker with the embedded Song, authorization off."""
+    return broker_factory(transfer_storage, song={"url": "embedded"})
+
+
+@pytest.fixture
+def tui(tmp_path: Path, song_broker: BrokerProcess) -> Tui:
+    (tmp_path / "user").mkdir()
+    return Tui(tmp_path / "user", song_broker.url)
+
+
+@pytest.fixture(scope="session")
+def content_150mb() -> bytes:
+    """Eight parts at the broker's 20 MiB part size."""
+    return os.urandom(150 * 1024 * 1024)

@@ -194,6 +194,9 @@ async def _transfer_command(
     async with Session(settings, console, quiet) as session:
         outcomes = await run(args, session)
         interrupted = session.interrupted
+    for outcome in outcomes:
+        if outcome.state == "failed" and outcome.transfer_id is None:  # failed before queueing
+            console.print(f"[red]✗[/] {outcome.file}: {outcome.error}", soft_wrap=True)
     status = exit_status(outcomes)
     if interrupted:
         console.print(

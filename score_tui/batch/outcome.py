@@ -45,7 +45,13 @@ class Outcome:
                    error=error)
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        """camelCase keys, as in Score's and Song's JSON; unset fields left out."""
+        return {_camel(k): v for k, v in asdict(self).items() if v is not None}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(word.title() for word in rest)
 
 
 def exit_status(outcomes: list[Outcome]) -> int:

@@ -27,7 +27,10 @@ async def upload(args: argparse.Namespace, session: Session) -> list[Outcome]:
         entries, analysis = await register_files(args, session)
     elif args.manifest:
         text = read_manifest(args.manifest)
-        entries = upload_entries(text, args.manifest, Path(args.manifest).parent)
+        entries = [
+            (e.object_id, e.path, e.md5)
+            for e in upload_entries(text, args.manifest, Path(args.manifest).parent)
+        ]
         analysis = None
     else:
         entries = [(args.object_id, Path(args.file[0]), args.md5)]

@@ -11,6 +11,7 @@ from score_tui import __version__
 from score_tui.client.backoff import Backoff
 from score_tui.client.errors import (
     AccessRefused,
+    ChecksumMismatch,
     Retryable,
     TransferError,
     network_error,
@@ -60,14 +61,19 @@ class ScoreApi:
         await self.aclose()
 
     async def _call(
-        self, what: str, method: str, path: str, params: dict[str, Any] | None = None
+        self,
+        what: str,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        returned: tuple[int, ...] = (404,),
     ) -> httpx.Response:
-        """One service call; 404 is returned to the caller, other failures raise."""
+        """One service call; statuses in `returned` go back to the caller, failures raise."""
         failures = 0
         while True:
             try:
                 response = await self._http.request(method, path, params=params)
-                if response.status_code < 400 or response.status_code == 404:
+                if response.status_code < 400 or response.status_code in returned:
                     return response
                 error = service_error(what, response)
             except httpx.HTTPError as exc:
@@ -145,7 +151,10 @@ class ScoreApi:
     ) -> None:
         params = {"uploadId": upload_id, "partNumber": number, "md5": md5, "etag": etag}
         what = f"recording part {number} of {object_id}"
-        response = await self._call(what, "POST", f"/upload/{object_id}/parts", params)
+        response = await self._call(what, "POST", f"/upload/{object_id}/parts", params, (400, 404))
+        if response.status_code == 400:
+            # The store holds other bytes than were sent (or none): the part goes again.
+            raise ChecksumMismatch(f"{what}: {server_message(response)}")
         if response.status_code == 404:
             raise service_error(what, response)
 

@@ -82,3 +82,19 @@ class SongClient:
 
     def analysis(self, study: str, analysis_id: str) -> httpx.Response:
         return self.http.get(f"/studies/{study}/analysis/{analysis_id}")
+
+
+def register(song_url: str, study: str, files: dict[str, tuple[bytes, str]],
+             token: str | None = None) -> dict[str, str]:
+    """Create `study` if needed and submit `files`; returns file name -> object id."""
+    client = SongClient(song_url, token)
+    try:
+        client.create_study(study)
+        response = client.submit(study, payload(study, files))
+        assert response.status_code == 200, response.text
+        analysis_id = response.json()["analysisId"]
+        names = {name: object_id(analysis_id, name) for name in files}
+        names["analysis"] = analysis_id
+        return names
+    finally:
+        client.close()
