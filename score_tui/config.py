@@ -8,6 +8,7 @@ fallback file `<config dir>/tokens/<profile>` (0600), in that order.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tomllib
@@ -113,7 +114,10 @@ def load(overrides: Overrides | None = None) -> Settings:
         raise ConfigError(f"no profile {name!r} in {path} (profiles: {known})")
     profile = profiles.get(name, {})
     server_url = (
-        flags.server_url or env.get("STORAGE_URL") or profile.get("server_url") or DEFAULT_SERVER_URL
+        flags.server_url
+        or env.get("STORAGE_URL")
+        or profile.get("server_url")
+        or DEFAULT_SERVER_URL
     ).rstrip("/")
     metadata_url = (
         flags.metadata_url
@@ -138,7 +142,9 @@ def _engine_settings(table: dict[str, Any], flags: Overrides) -> EngineSettings:
     settings = EngineSettings()
     try:
         concurrency = int(
-            flags.concurrency or env.get("TRANSPORT_PARALLEL") or table.get("concurrency")
+            flags.concurrency
+            or env.get("TRANSPORT_PARALLEL")
+            or table.get("concurrency")
             or settings.concurrency
         )
         settings = replace(
@@ -229,10 +235,8 @@ def forget_token(profile: str) -> None:
     import keyring
     from keyring.errors import KeyringError
 
-    try:
+    with contextlib.suppress(KeyringError):
         keyring.delete_password(KEYRING_SERVICE, profile)
-    except KeyringError:
-        pass
     token_fallback_path(profile).unlink(missing_ok=True)
 
 

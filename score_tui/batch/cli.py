@@ -107,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     url = command("url", "Print a URL of the whole object for other tools.")
     url.add_argument("--object-id", type=parse_uuid, required=True)
     command("info", "Show the broker, Song and token in use (the token masked).").add_argument(
-        "--verbose", action="store_true")
+        "--verbose", action="store_true"
+    )
     command("manifest", "Print a manifest.").add_argument("--manifest", required=True)
     st = command("status", "Show the journal: queued, running, paused, failed, done.")
     st.add_argument("--all", action="store_true", help="include done and cancelled transfers")
@@ -162,8 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
-def _dispatch(args: argparse.Namespace, settings: Settings, console: Console, as_json: bool
-              ) -> int:
+def _dispatch(args: argparse.Namespace, settings: Settings, console: Console, as_json: bool) -> int:
     out = sys.stdout
     if args.command == "url":
         out.write(asyncio.run(info_commands.url(args, settings)) + "\n")

@@ -39,10 +39,8 @@ class Outcome:
         )
 
     @classmethod
-    def failed(cls, file: str, direction: str, error: str, object_id: str | None = None
-               ) -> Outcome:
-        return cls(file=file, direction=direction, state="failed", object_id=object_id,
-                   error=error)
+    def failed(cls, file: str, direction: str, error: str, object_id: str | None = None) -> Outcome:
+        return cls(file=file, direction=direction, state="failed", object_id=object_id, error=error)
 
     def to_json(self) -> dict[str, Any]:
         """camelCase keys, as in Score's and Song's JSON; unset fields left out."""

@@ -48,7 +48,10 @@ class Session:
         return self
 
     async def __aexit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self._stack.aclose()
 
@@ -62,9 +65,11 @@ class Session:
         known = self.journal.unfinished(
             transfer.direction, transfer.server_url, transfer.object_id, transfer.path
         )
-        same_request = known is not None and (
-            known.offset, known.length) == (transfer.offset, transfer.length) and (
-            transfer.direction == Direction.DOWNLOAD or transfer.md5 in (None, known.md5))
+        same_request = (
+            known is not None
+            and (known.offset, known.length) == (transfer.offset, transfer.length)
+            and (transfer.direction == Direction.DOWNLOAD or transfer.md5 in (None, known.md5))
+        )
         if known is not None and same_request:
             known.force = transfer.force
             known.validate = transfer.validate

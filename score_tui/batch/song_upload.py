@@ -76,14 +76,19 @@ class Registration:
     async def finish(self, outcomes: list[Outcome], session: Session) -> None:
         if not session.quiet:
             session.console.print(
-                f"analysis {self.analysis_id} in study {self.study}", highlight=False)
+                f"analysis {self.analysis_id} in study {self.study}", highlight=False
+            )
         if not self.publish:
             return
         if any(o.state != "done" for o in outcomes):
-            outcomes.append(Outcome.failed(
-                self.analysis_id, "publish",
-                f"analysis {self.analysis_id} was not published because a file did not upload; "
-                "run the upload again, then publish it"))
+            outcomes.append(
+                Outcome.failed(
+                    self.analysis_id,
+                    "publish",
+                    f"analysis {self.analysis_id} was not published because a file did not upload; "
+                    "run the upload again, then publish it",
+                )
+            )
             return
         try:
             await session.song.publish(self.study, self.analysis_id)
@@ -92,8 +97,9 @@ class Registration:
             return
         outcomes.append(Outcome(file=self.analysis_id, direction="publish", state="done"))
         if not session.quiet:
-            session.console.print(f"[green]✓[/] published analysis {self.analysis_id}",
-                                  highlight=False)
+            session.console.print(
+                f"[green]✓[/] published analysis {self.analysis_id}", highlight=False
+            )
 
 
 async def register_files(

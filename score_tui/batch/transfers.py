@@ -40,8 +40,11 @@ async def upload(args: argparse.Namespace, session: Session) -> list[Outcome]:
     for object_id, path, md5 in entries:
         source = path.absolute()
         if not source.is_file():
-            outcomes.append(Outcome.failed(
-                path.name, "upload", f"{path} does not exist or is not a file", object_id))
+            outcomes.append(
+                Outcome.failed(
+                    path.name, "upload", f"{path} does not exist or is not a file", object_id
+                )
+            )
             continue
         transfer = Transfer(
             direction=Direction.UPLOAD, object_id=object_id, server_url=session.api.server_url,
@@ -78,9 +81,14 @@ async def download(args: argparse.Namespace, session: Session) -> list[Outcome]:
             try:
                 entity = await session.song.entity(object_id)
             except NotFound:
-                outcomes.append(Outcome.failed(
-                    object_id, "download",
-                    f"object {object_id} is not registered in Song (Entity not found)", object_id))
+                outcomes.append(
+                    Outcome.failed(
+                        object_id,
+                        "download",
+                        f"object {object_id} is not registered in Song (Entity not found)",
+                        object_id,
+                    )
+                )
                 continue
         chosen[object_id] = entity
     if args.index:
@@ -96,20 +104,34 @@ async def download(args: argparse.Namespace, session: Session) -> list[Outcome]:
             outcomes.append(Outcome.failed(name, "download", str(exc), object_id))
             continue
         if target in targets:
-            outcomes.append(Outcome.failed(
-                name, "download",
-                f"{target} is also the target of object {targets[target]}; "
-                "use --output-layout bundle or id", object_id))
+            outcomes.append(
+                Outcome.failed(
+                    name,
+                    "download",
+                    f"{target} is also the target of object {targets[target]}; "
+                    "use --output-layout bundle or id",
+                    object_id,
+                )
+            )
             continue
         targets[target] = object_id
         if target.exists() and not args.force:
-            outcomes.append(Outcome(
-                file=name, direction="download", state="skipped", object_id=object_id,
-                path=str(target), error=f"{target} already exists; use --force to overwrite it"))
+            outcomes.append(
+                Outcome(
+                    file=name,
+                    direction="download",
+                    state="skipped",
+                    object_id=object_id,
+                    path=str(target),
+                    error=f"{target} already exists; use --force to overwrite it",
+                )
+            )
             if not session.quiet:
                 session.console.print(
                     f"[yellow]-[/] {target} already exists; not downloading it again "
-                    "(use --force to overwrite it)", highlight=False)
+                    "(use --force to overwrite it)",
+                    highlight=False,
+                )
             continue
         transfer = Transfer(
             direction=Direction.DOWNLOAD, object_id=object_id,
@@ -141,13 +163,17 @@ async def resume(args: argparse.Namespace, session: Session) -> list[Outcome]:
     if args.transfer_id:
         unfinished = [t for t in unfinished if any(t.id.startswith(p) for p in args.transfer_id)]
         if not unfinished:
-            raise TransferError("no unfinished transfer has that id; see `score-tui --batch status`")
+            raise TransferError(
+                "no unfinished transfer has that id; see `score-tui --batch status`"
+            )
     here = [t for t in unfinished if t.server_url == session.api.server_url]
     elsewhere = len(unfinished) - len(here)
     if elsewhere and not session.quiet:
         session.console.print(
             f"{elsewhere} unfinished transfers belong to other brokers; "
-            "give their --server-url to resume them", highlight=False)
+            "give their --server-url to resume them",
+            highlight=False,
+        )
     if not here and not session.quiet:
         session.console.print("nothing to resume", highlight=False)
     return await session.run([session.engine.adopt(t) for t in here])

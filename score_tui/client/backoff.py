@@ -16,4 +16,4 @@ class Backoff:
 
     def delay(self, failures: int) -> float:
         ceiling = min(self.cap, self.base * 2 ** max(failures - 1, 0))
-        return random.uniform(ceiling / 2, ceiling)
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not secrecy

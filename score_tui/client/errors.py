@@ -10,7 +10,7 @@ import json
 
 import httpx
 
-TOKEN_HINT = "set ACCESSTOKEN, pass --token-file, or run `score-tui --batch login`"
+TOKEN_HINT = "set ACCESSTOKEN, pass --token-file, or run `score-tui --batch login`"  # noqa: S105 - advice, not a secret
 
 
 class TransferError(Exception):

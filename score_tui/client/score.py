@@ -170,7 +170,5 @@ class ScoreApi:
         params: dict[str, Any] = {"offset": offset, "length": length}
         if external:
             params["external"] = "true"
-        wire = await self._json(
-            f"download of {object_id}", "GET", f"/download/{object_id}", params
-        )
+        wire = await self._json(f"download of {object_id}", "GET", f"/download/{object_id}", params)
         return ObjectSpec.from_wire(wire)

@@ -68,10 +68,14 @@ class SongApi:
         return list(await self._json(what, "GET", f"/studies/{study}/analysis/{analysis_id}/files"))
 
     async def submit(self, study: str, payload: dict[str, Any]) -> str:
-        body = await self._json(f"registering files in study {study}", "POST",
-                                f"/submit/{study}", json=payload)
+        body = await self._json(
+            f"registering files in study {study}", "POST", f"/submit/{study}", json=payload
+        )
         return str(body["analysisId"])
 
     async def publish(self, study: str, analysis_id: str) -> None:
-        await self._json(f"publishing analysis {analysis_id}", "PUT",
-                         f"/studies/{study}/analysis/publish/{analysis_id}")
+        await self._json(
+            f"publishing analysis {analysis_id}",
+            "PUT",
+            f"/studies/{study}/analysis/publish/{analysis_id}",
+        )

@@ -75,8 +75,9 @@ class DownloadRunner(Runner):
         try:
             fd = os.open(t.temp_path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise TransferError(f"cannot write to {os.path.dirname(t.temp_path)}: "
-                                f"{exc.strerror}") from None
+            raise TransferError(
+                f"cannot write to {os.path.dirname(t.temp_path)}: {exc.strerror}"
+            ) from None
         if not existed or os.fstat(fd).st_size != t.size:
             self._undo(parts, [p for p in parts if p.done])
         os.ftruncate(fd, t.size)
@@ -124,7 +125,12 @@ class DownloadRunner(Runner):
         assert self.fd is not None
         what = self.part_name(part)
         digest = await self.plane.get_part(
-            what, self.url(part), part.offset, part.size, self.fd, part.offset - self._base,
+            what,
+            self.url(part),
+            part.offset,
+            part.size,
+            self.fd,
+            part.offset - self._base,
             on_bytes,
         )
         expected = self._source_md5.get(part.number)
@@ -146,7 +152,9 @@ class DownloadRunner(Runner):
 
     async def finish(self) -> None:
         t = self.transfer
-        assert self.hasher is not None and self.fd is not None and t.temp_path is not None
+        assert self.hasher is not None
+        assert self.fd is not None
+        assert t.temp_path is not None
         self.md5_state(Md5State.CHECKING)
         digest = await self.hasher.result()
         if not t.validate:

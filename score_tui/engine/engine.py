@@ -94,6 +94,10 @@ class Engine:
     def transfer(self, transfer_id: str) -> Transfer:
         return self._transfers[transfer_id]
 
+    def is_running(self, transfer_id: str) -> bool:
+        """Whether the transfer has parts in flight or is being prepared or finished."""
+        return transfer_id in self._tasks
+
     def start(self, transfer_id: str) -> None:
         """Run a queued, paused or failed transfer (no-op if it is running)."""
         if transfer_id in self._tasks:

@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS parts (
 """
 
 COLUMNS = (
-    "id, direction, object_id, server_url, path, file_name, size, md5, \"offset\", length, "
+    'id, direction, object_id, server_url, path, file_name, size, md5, "offset", length, '
     "force, validate, state, error, upload_id, temp_path, created, updated"
 )
 
@@ -86,7 +86,7 @@ class Journal:
         transfer.created = transfer.updated = time.time()
         with self._transaction() as db:
             db.execute(
-                f"INSERT INTO transfers ({COLUMNS}) VALUES "
+                f"INSERT INTO transfers ({COLUMNS}) VALUES "  # noqa: S608 - constant columns
                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     transfer.id, transfer.direction.value, transfer.object_id,
@@ -166,8 +166,9 @@ class Journal:
         marks = ", ".join("?" for _ in wanted)
         return self._select(f"WHERE t.state IN ({marks})", tuple(wanted))
 
-    def unfinished(self, direction: Direction, server_url: str, object_id: str, path: str
-                   ) -> Transfer | None:
+    def unfinished(
+        self, direction: Direction, server_url: str, object_id: str, path: str
+    ) -> Transfer | None:
         """The journal's unfinished transfer of this object to or from this path, if any."""
         found = self._select(
             "WHERE t.direction = ? AND t.server_url = ? AND t.object_id = ? AND t.path = ? "
@@ -183,7 +184,7 @@ class Journal:
     def _select(self, where: str, args: tuple[object, ...]) -> list[Transfer]:
         columns = ", ".join(f"t.{c.strip()}" for c in COLUMNS.split(","))
         query = (
-            f"SELECT {columns}, COALESCE(SUM(CASE WHEN p.done THEN p.size END), 0) AS bytes_done "
+            f"SELECT {columns}, COALESCE(SUM(CASE WHEN p.done THEN p.size END), 0) AS bytes_done "  # noqa: S608
             f"FROM transfers t LEFT JOIN parts p ON p.transfer_id = t.id {where} "
             "GROUP BY t.id ORDER BY t.created, t.rowid"
         )

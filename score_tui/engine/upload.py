@@ -79,8 +79,7 @@ class UploadRunner(Runner):
         if not t.force:
             if await self.api.exists(t.object_id):
                 raise TransferError(
-                    f"object {t.object_id} already exists remotely; "
-                    "use --force to upload it again"
+                    f"object {t.object_id} already exists remotely; use --force to upload it again"
                 )
             if t.upload_id is None and await self.api.upload_status(t.object_id, t.size):
                 raise TransferError(
@@ -110,7 +109,8 @@ class UploadRunner(Runner):
 
     async def move(self, part: PartRecord, on_bytes: OnBytes) -> None:
         t = self.transfer
-        assert self.fd is not None and t.upload_id is not None
+        assert self.fd is not None
+        assert t.upload_id is not None
         md5 = await asyncio.to_thread(md5_of_range, self.fd, part.offset, part.size)
         what = self.part_name(part)
         etag = await self.plane.put_part(
@@ -121,7 +121,9 @@ class UploadRunner(Runner):
 
     async def finish(self) -> None:
         t = self.transfer
-        assert self.hasher is not None and self.fd is not None and t.upload_id is not None
+        assert self.hasher is not None
+        assert self.fd is not None
+        assert t.upload_id is not None
         self.md5_state(Md5State.CHECKING)
         digest = await self.hasher.result()
         info = os.stat(t.path)

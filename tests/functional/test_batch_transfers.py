@@ -36,15 +36,25 @@ def test_upload_then_download_by_object_id(
     tui: Tui, song_broker: BrokerProcess, tmp_path: Path, content_100mb: bytes
 ) -> None:
     small = os.urandom(5000)
-    ids = register(f"{song_broker.url}/song", STUDY,
-                   {"big.vcf": (content_100mb, "open"), "small.vcf": (small, "open")})
+    ids = register(
+        f"{song_broker.url}/song",
+        STUDY,
+        {"big.vcf": (content_100mb, "open"), "small.vcf": (small, "open")},
+    )
     source = tmp_path / "source"
     source.mkdir()
     (source / "big.vcf").write_bytes(content_100mb)
     (source / "small.vcf").write_bytes(small)
 
-    status, summary = tui.json("upload", "--object-id", ids["big.vcf"],
-                               "--file", str(source / "big.vcf"), "--md5", md5(content_100mb))
+    status, summary = tui.json(
+        "upload",
+        "--object-id",
+        ids["big.vcf"],
+        "--file",
+        str(source / "big.vcf"),
+        "--md5",
+        md5(content_100mb),
+    )
     assert status == 0, summary["stderr"]
     assert summary["files"][0]["state"] == "done"
     # Without --md5 the client computes it; a relative path works from the working directory.
@@ -57,14 +67,16 @@ def test_upload_then_download_by_object_id(
     again = tui.run("upload", "--object-id", ids["small.vcf"], "--file", str(source / "small.vcf"))
     assert again.returncode == 1
     assert "already exists remotely; use --force" in again.stderr
-    forced = tui.run("upload", "--object-id", ids["small.vcf"], "--file",
-                     str(source / "small.vcf"), "--force")
+    forced = tui.run(
+        "upload", "--object-id", ids["small.vcf"], "--file", str(source / "small.vcf"), "--force"
+    )
     assert forced.returncode == 0, forced.stderr
 
     publish(song_broker, ids["analysis"])
     out = tmp_path / "out"
-    status, summary = tui.json("download", "--object-id", ids["big.vcf"], ids["small.vcf"],
-                               "--output-dir", str(out))
+    status, summary = tui.json(
+        "download", "--object-id", ids["big.vcf"], ids["small.vcf"], "--output-dir", str(out)
+    )
     assert status == 0, summary["stderr"]
     assert (out / "big.vcf").read_bytes() == content_100mb
     assert (out / "small.vcf").read_bytes() == small
@@ -75,44 +87,82 @@ def test_upload_then_download_by_object_id(
 def test_one_step_upload_then_analysis_download_with_index(
     tui: Tui, song_broker: BrokerProcess, tmp_path: Path
 ) -> None:
-    httpx.post(f"{song_broker.url}/song/studies/{STUDY}/", json={
-        "studyId": STUDY, "name": STUDY, "organization": "OICR", "description": "test"})
+    httpx.post(
+        f"{song_broker.url}/song/studies/{STUDY}/",
+        json={"studyId": STUDY, "name": STUDY, "organization": "OICR", "description": "test"},
+    )
     source = tmp_path / "run"
     source.mkdir()
-    files = {"reads.bam": os.urandom(30_000_000), "reads.bam.bai": os.urandom(4000),
-             "notes.txt": os.urandom(100)}
+    files = {
+        "reads.bam": os.urandom(30_000_000),
+        "reads.bam.bai": os.urandom(4000),
+        "notes.txt": os.urandom(100),
+    }
     for name, data in files.items():
         (source / name).write_bytes(data)
 
-    status, summary = tui.json("upload", "--study", STUDY, "--access", "open", "--publish",
-                               *[arg for name in files for arg in ("--file", str(source / name))])
+    status, summary = tui.json(
+        "upload",
+        "--study",
+        STUDY,
+        "--access",
+        "open",
+        "--publish",
+        *[arg for name in files for arg in ("--file", str(source / name))],
+    )
     assert status == 0, summary["stderr"]
     uploads = [f for f in summary["files"] if f["direction"] == "upload"]
     assert [f["state"] for f in uploads] == ["done"] * 3
     published = [f for f in summary["files"] if f["direction"] == "publish"]
-    assert published and published[0]["state"] == "done"
+    assert published
+    assert published[0]["state"] == "done"
     analysis_id = published[0]["file"]
     bam_id = next(f["objectId"] for f in uploads if f["file"] == "reads.bam")
 
     bundle = tmp_path / "bundle"
-    done = tui.run("download", "--analysis-id", analysis_id, "--study-id", STUDY,
-                   "--output-dir", str(bundle), "--output-layout", "bundle")
+    done = tui.run(
+        "download",
+        "--analysis-id",
+        analysis_id,
+        "--study-id",
+        STUDY,
+        "--output-dir",
+        str(bundle),
+        "--output-layout",
+        "bundle",
+    )
     assert done.returncode == 0, done.stderr
     for name, data in files.items():
         assert (bundle / analysis_id / name).read_bytes() == data
 
     # The index comes with the data file by default (Song bundling), and not with --index false.
     with_index = tmp_path / "with-index"
-    assert tui.run("download", "--object-id", bam_id, "--output-dir", str(with_index)
-                   ).returncode == 0
+    assert (
+        tui.run("download", "--object-id", bam_id, "--output-dir", str(with_index)).returncode == 0
+    )
     assert sorted(os.listdir(with_index)) == ["reads.bam", "reads.bam.bai"]
     without = tmp_path / "without-index"
-    assert tui.run("download", "--object-id", bam_id, "--output-dir", str(without),
-                   "--index", "false").returncode == 0
+    assert (
+        tui.run(
+            "download", "--object-id", bam_id, "--output-dir", str(without), "--index", "false"
+        ).returncode
+        == 0
+    )
     assert os.listdir(without) == ["reads.bam"]
     by_id = tmp_path / "by-id"
-    assert tui.run("download", "--object-id", bam_id, "--output-dir", str(by_id),
-                   "--output-layout", "id", "--index=false").returncode == 0
+    assert (
+        tui.run(
+            "download",
+            "--object-id",
+            bam_id,
+            "--output-dir",
+            str(by_id),
+            "--output-layout",
+            "id",
+            "--index=false",
+        ).returncode
+        == 0
+    )
     assert (by_id / bam_id).read_bytes() == files["reads.bam"]
 
 
@@ -133,10 +183,14 @@ def test_manifests_in_score_client_formats(
     assert done.returncode == 0, done.stderr
     publish(song_broker, ids["analysis"])
 
-    header = "repo_code\tfile_id\tobject_id\tfile_format\tfile_name\tfile_size\tmd5_sum\t" \
-             "index_object_id\tdonor_id/donor_count\tproject_id/project_count\tstudy"
-    rows = [f"collab\tFI1\t{ids[name]}\tVCF\t{name}\t{len(c)}\t{md5(c)}\t\tDO1\t{STUDY}\t{STUDY}"
-            for name, c in data.items()]
+    header = (
+        "repo_code\tfile_id\tobject_id\tfile_format\tfile_name\tfile_size\tmd5_sum\t"
+        "index_object_id\tdonor_id/donor_count\tproject_id/project_count\tstudy"
+    )
+    rows = [
+        f"collab\tFI1\t{ids[name]}\tVCF\t{name}\t{len(c)}\t{md5(c)}\t\tDO1\t{STUDY}\t{STUDY}"
+        for name, c in data.items()
+    ]
     manifest = work / "download.tsv"
     manifest.write_text("\n".join([header, *rows]) + "\n")
     out = tmp_path / "out"
@@ -145,7 +199,8 @@ def test_manifests_in_score_client_formats(
     assert {p.name: p.read_bytes() for p in out.iterdir()} == data
 
     printed = tui.run("manifest", "--manifest", str(manifest))
-    assert printed.returncode == 0 and printed.stdout == manifest.read_text()
+    assert printed.returncode == 0
+    assert printed.stdout == manifest.read_text()
     (work / "bad.tsv").write_text(header + "\ncollab\tFI1\tnot-a-uuid\tVCF\n")
     bad = tui.run("download", "--manifest", str(work / "bad.tsv"), "--output-dir", str(out))
     assert bad.returncode == 1
@@ -158,8 +213,10 @@ def test_downloads_never_overwrite_without_force(
     content = os.urandom(25_000_000)
     ids = register(f"{song_broker.url}/song", STUDY, {"x.vcf": (content, "open")})
     (tmp_path / "x.vcf").write_bytes(content)
-    assert tui.run("upload", "--object-id", ids["x.vcf"], "--file", str(tmp_path / "x.vcf")
-                   ).returncode == 0
+    assert (
+        tui.run("upload", "--object-id", ids["x.vcf"], "--file", str(tmp_path / "x.vcf")).returncode
+        == 0
+    )
     publish(song_broker, ids["analysis"])
     out = tmp_path / "out"
     out.mkdir()
@@ -187,8 +244,9 @@ def test_uploads_from_a_read_only_directory(
     data.chmod(stat.S_IRUSR | stat.S_IXUSR | stat.S_IRGRP | stat.S_IXGRP)
     before = {p.name: p.stat().st_mtime_ns for p in data.iterdir()}
     try:
-        done = tui.run("upload", "--object-id", ids["ro.vcf"], "--file", str(data / "ro.vcf"),
-                       cwd=data)
+        done = tui.run(
+            "upload", "--object-id", ids["ro.vcf"], "--file", str(data / "ro.vcf"), cwd=data
+        )
     finally:
         data.chmod(0o755)
     assert done.returncode == 0, done.stderr
@@ -203,11 +261,14 @@ def test_failures_name_the_file_and_change_nothing(
     ids = register(f"{song_broker.url}/song", STUDY, {"m.vcf": (content, "open")})
     (tmp_path / "m.vcf").write_bytes(content)
 
-    wrong = tui.run("upload", "--object-id", ids["m.vcf"], "--file", str(tmp_path / "m.vcf"),
-                    "--md5", "0" * 32)
+    wrong = tui.run(
+        "upload", "--object-id", ids["m.vcf"], "--file", str(tmp_path / "m.vcf"), "--md5", "0" * 32
+    )
     assert wrong.returncode == 1
-    assert f"{tmp_path / 'm.vcf'}: its MD5 is {md5(content)} but {'0' * 32} was declared" \
+    assert (
+        f"{tmp_path / 'm.vcf'}: its MD5 is {md5(content)} but {'0' * 32} was declared"
         in wrong.stderr
+    )
     assert "Nothing was finalized" in wrong.stderr
     assert httpx.get(f"{song_broker.url}/upload/{ids['m.vcf']}").text == "false"
 
@@ -216,8 +277,9 @@ def test_failures_name_the_file_and_change_nothing(
     assert f"{tmp_path / 'nope'} does not exist" in missing.stderr
 
     unknown = "3f1c4a55-6f4e-4c34-8a77-0c8f0d0f2a11"
-    status, summary = tui.json("download", "--object-id", unknown, "--output-dir",
-                               str(tmp_path / "out"))
+    status, summary = tui.json(
+        "download", "--object-id", unknown, "--output-dir", str(tmp_path / "out")
+    )
     assert status == 1
     assert "is not registered in Song" in summary["files"][0]["error"]
 
@@ -229,8 +291,10 @@ def test_failures_name_the_file_and_change_nothing(
         (["download", "--output-dir", "x"], "exactly one of --object-id, --manifest"),
         (["download", "--analysis-id", "a1"], "--analysis-id needs --study-id"),
         (["upload", "--file", "f"], "upload needs --object-id with one --file"),
-        (["download", "--object-id", "3f1c4a55-6f4e-4c34-8a77-0c8f0d0f2a11", "--length", "0"],
-         "--length positive"),
+        (
+            ["download", "--object-id", "3f1c4a55-6f4e-4c34-8a77-0c8f0d0f2a11", "--length", "0"],
+            "--length positive",
+        ),
         (["frobnicate"], "invalid choice"),
     ],
 )

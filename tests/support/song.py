@@ -84,8 +84,9 @@ class SongClient:
         return self.http.get(f"/studies/{study}/analysis/{analysis_id}")
 
 
-def register(song_url: str, study: str, files: dict[str, tuple[bytes, str]],
-             token: str | None = None) -> dict[str, str]:
+def register(
+    song_url: str, study: str, files: dict[str, tuple[bytes, str]], token: str | None = None
+) -> dict[str, str]:
     """Create `study` if needed and submit `files`; returns file name -> object id."""
     client = SongClient(song_url, token)
     try:

@@ -23,8 +23,11 @@ class Tui:
     token: str | None = None
 
     def env(self, **extra: str) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("ACCESSTOKEN", "STORAGE_URL", "METADATA_URL")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("ACCESSTOKEN", "STORAGE_URL", "METADATA_URL")
+        }
         env.update(
             XDG_STATE_HOME=str(self.home / "state"),
             XDG_CONFIG_HOME=str(self.home / "config"),
@@ -37,8 +40,9 @@ class Tui:
         env.update(extra)
         return env
 
-    def run(self, *args: str, cwd: Path | None = None, timeout: float = 300, **extra: str
-            ) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, cwd: Path | None = None, timeout: float = 300, **extra: str
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*BATCH, *args], capture_output=True, text=True, env=self.env(**extra),
             cwd=cwd or self.home, timeout=timeout, stdin=subprocess.DEVNULL,
