@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import uvicorn
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from tests.support.broker import free_port
@@ -80,7 +80,10 @@ class StoreProxy:
         )  # fmt: skip
         self.seen.append(seen)
         fault = self._fault_for(seen)
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:  # the client was killed mid-request
+            return
         if fault == "flip-request" and body:
             body = _flipped(body)
         if fault == "403":
