@@ -180,6 +180,8 @@ def main() -> None:
         def clean() -> None:
             listed = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
             for item in listed:
+                if item["Key"].endswith("heliograph"):  # the broker's sentinel for pings
+                    continue
                 s3.delete_object(Bucket=bucket, Key=item["Key"])
             if ceph_dir is not None:
                 subprocess.run(

@@ -43,8 +43,8 @@ WHOLE_FILE_ATTEMPTS = 3
 class EngineSettings:
     """Limits and patience: parts in flight overall and per transfer, retries, stall time."""
 
-    concurrency: int = 6
-    per_transfer: int = 4
+    concurrency: int = 8
+    per_transfer: int = 6
     active_transfers: int = 4
     bandwidth_limit: float | None = None
     retries: int = 10
