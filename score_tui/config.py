@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import keyring
 import platformdirs
 
 from score_tui.engine.engine import EngineSettings
@@ -200,28 +201,17 @@ def resolve_token(profile: str, token_file: str | None) -> tuple[str | None, str
 
 def _keyring_get(profile: str) -> str | None:
     try:
-        import keyring
-        from keyring.errors import KeyringError
-
-        try:
-            return keyring.get_password(KEYRING_SERVICE, profile)
-        except KeyringError:
-            return None
-    except Exception:  # a broken keyring backend must not stop a transfer
+        return keyring.get_password(KEYRING_SERVICE, profile)
+    except Exception:  # no backend, or a broken one: fall back rather than stop a transfer
         return None
 
 
 def save_token(profile: str, token: str) -> str:
     """Store the token in the keyring; without a keyring, in a 0600 file. Returns where."""
-    import keyring
-    from keyring.errors import KeyringError
-
-    try:
+    with contextlib.suppress(Exception):  # KeyringError, or a backend failing its own way
         keyring.set_password(KEYRING_SERVICE, profile, token)
         if keyring.get_password(KEYRING_SERVICE, profile) == token:
             return "the OS keyring"
-    except KeyringError:
-        pass
     path = token_fallback_path(profile)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -232,10 +222,7 @@ def save_token(profile: str, token: str) -> str:
 
 
 def forget_token(profile: str) -> None:
-    import keyring
-    from keyring.errors import KeyringError
-
-    with contextlib.suppress(KeyringError):
+    with contextlib.suppress(Exception):
         keyring.delete_password(KEYRING_SERVICE, profile)
     token_fallback_path(profile).unlink(missing_ok=True)
 

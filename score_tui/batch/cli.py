@@ -20,7 +20,14 @@ from score_tui import __version__
 from score_tui.batch import info as info_commands
 from score_tui.batch import transfers
 from score_tui.batch.manifests import ManifestError, is_uuid
-from score_tui.batch.outcome import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Outcome, exit_status
+from score_tui.batch.outcome import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Outcome,
+    exit_status,
+)
 from score_tui.batch.session import Session
 from score_tui.client.errors import TransferError
 from score_tui.config import ConfigError, Overrides, Settings, load
@@ -192,12 +199,19 @@ async def _transfer_command(
 ) -> int:
     quiet = bool(getattr(args, "quiet", False) or getattr(args, "silent", False))
     async with Session(settings, console, quiet) as session:
-        outcomes = await run(args, session)
+        try:
+            outcomes = await run(args, session)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if not session.interrupted or task is None:
+                raise
+            task.uncancel()
+            outcomes = []
         interrupted = session.interrupted
     for outcome in outcomes:
         if outcome.state == "failed" and outcome.transfer_id is None:  # failed before queueing
             console.print(f"[red]✗[/] {outcome.file}: {outcome.error}", soft_wrap=True)
-    status = exit_status(outcomes)
+    status = EXIT_INTERRUPTED if interrupted else exit_status(outcomes)
     if interrupted:
         console.print(
             "[yellow]interrupted[/]: unfinished transfers are paused; "

@@ -93,8 +93,9 @@ def status(settings: Settings, console: Console, as_json: bool, show_all: bool) 
 
 
 def login(args: argparse.Namespace, settings: Settings) -> str:
-    if args.token_file:
-        token = Path(args.token_file).read_text().strip()
+    token_file = getattr(args, "token_file", None)
+    if token_file:
+        token = Path(token_file).read_text().strip()
     elif sys.stdin.isatty():
         import getpass
 

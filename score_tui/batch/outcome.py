@@ -23,6 +23,7 @@ class Outcome:
     md5: str | None = None
     error: str | None = None
     transfer_id: str | None = None
+    md5_check: str | None = None
 
     @classmethod
     def of(cls, transfer: Transfer) -> Outcome:
@@ -36,6 +37,7 @@ class Outcome:
             md5=transfer.md5,
             error=transfer.error,
             transfer_id=transfer.id,
+            md5_check=transfer.md5_check.value if transfer.state == State.DONE else None,
         )
 
     @classmethod

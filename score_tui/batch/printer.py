@@ -23,7 +23,7 @@ from score_tui.engine.events import (
     TransferQueued,
     TransferStarted,
 )
-from score_tui.engine.model import PartState, State, Transfer
+from score_tui.engine.model import Md5State, PartState, State, Transfer
 
 
 def human_size(size: float) -> str:
@@ -108,8 +108,14 @@ class BatchPrinter:
             seconds = time.monotonic() - self._started.get(transfer.id, time.monotonic())
             rate = f", {human_size(transfer.size / seconds)}/s" if seconds > 0.01 else ""
             verb = "uploaded" if transfer.direction == "upload" else "downloaded"
+            unchecked = (
+                f"; whole-file MD5 not checked: {transfer.md5_note}"
+                if transfer.md5_check == Md5State.SKIPPED
+                else ""
+            )
             self.console.print(
-                f"[green]✓[/] {verb} {transfer.file_name} ({human_size(transfer.size)}{rate})",
+                f"[green]✓[/] {verb} {transfer.file_name} "
+                f"({human_size(transfer.size)}{rate}{unchecked})",
                 highlight=False,
             )
         elif state == State.FAILED:

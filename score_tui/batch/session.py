@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
 from contextlib import AsyncExitStack
 from types import TracebackType
@@ -15,8 +17,9 @@ from score_tui.client.score import ScoreApi
 from score_tui.client.song import SongApi
 from score_tui.config import Settings
 from score_tui.engine.engine import Engine
+from score_tui.engine.hashing import normalized_md5
 from score_tui.engine.journal import Journal
-from score_tui.engine.model import Direction, State, Transfer
+from score_tui.engine.model import Direction, State, Transfer, file_stamp
 
 
 class Session:
@@ -30,6 +33,7 @@ class Session:
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> Session:
+        self._command = asyncio.current_task()
         s = self.settings
         self.api = ScoreApi(s.server_url, s.token)
         self._stack.push_async_callback(self.api.aclose)
@@ -55,29 +59,51 @@ class Session:
     ) -> None:
         await self._stack.aclose()
 
+    async def check_storage(self, verify_connection: bool) -> None:
+        """Learn the store's kind (`/profile`) and, as score-client does, check the ping URL."""
+        self.engine.plane.etags_are_md5 = await self.api.profile() != "az"
+        if verify_connection:
+            await self.api.verify_connection()
+
     def _interrupt(self) -> None:
         """Pause everything: the journal keeps it resumable (`score-tui --batch resume`)."""
         self.interrupted = True
-        self.engine.pause_all()
+        self.engine.halt()
+        if not self.engine.busy and self._command is not None:
+            self._command.cancel()  # still looking things up: stop at once
 
     def queue(self, transfer: Transfer) -> Transfer:
         """Resume the journal's unfinished transfer of the same file, or add this one."""
         known = self.journal.unfinished(
             transfer.direction, transfer.server_url, transfer.object_id, transfer.path
         )
-        same_request = (
-            known is not None
-            and (known.offset, known.length) == (transfer.offset, transfer.length)
-            and (transfer.direction == Direction.DOWNLOAD or transfer.md5 in (None, known.md5))
-        )
-        if known is not None and same_request:
+        if known is not None and self._same_request(known, transfer):
             known.force = transfer.force
             known.validate = transfer.validate
             return self.engine.adopt(known)
-        if known is not None:  # superseded: another MD5 or byte range was asked for
+        if known is not None:  # superseded: another MD5 or range, or the file changed
             known.state, known.error = State.CANCELLED, "superseded by a new request"
             self.journal.save(known)
+            if known.temp_path:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(known.temp_path)
         return self.engine.add(transfer)
+
+    @staticmethod
+    def _same_request(known: Transfer, asked: Transfer) -> bool:
+        """Whether a new request can resume `known`: same range, same MD5, unchanged file."""
+        if (known.offset, known.length) != (asked.offset, asked.length):
+            return False
+        if asked.direction == Direction.DOWNLOAD:
+            return True
+        if asked.md5 is None and known.md5_declared:
+            return False  # the user now wants the MD5 computed, not the one given before
+        if asked.md5 is not None and normalized_md5(asked.md5) != known.md5:
+            return False
+        try:
+            return known.source_stamp in (None, file_stamp(asked.path))
+        except OSError:
+            return True  # the upload itself will say what is wrong with the file
 
     async def run(self, transfers: list[Transfer]) -> list[Outcome]:
         with self.printer:

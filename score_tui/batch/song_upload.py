@@ -136,8 +136,13 @@ async def register_files(
     ]
     analysis_id = await session.song.submit(args.study, payload)
     files = await session.song.analysis_files(args.study, analysis_id)
-    object_ids = {f["fileName"]: f["objectId"] for f in files}
-    entries = [(object_ids[p.name], p, md5) for p, md5 in zip(paths, md5s, strict=True)]
+    object_ids = {f.get("fileName"): f.get("objectId") for f in files if isinstance(f, dict)}
+    missing = [p.name for p in paths if not object_ids.get(p.name)]
+    if missing:
+        raise TransferError(
+            f"Song's analysis {analysis_id} lists no object id for {', '.join(missing)}"
+        )
+    entries = [(str(object_ids[p.name]), p, md5) for p, md5 in zip(paths, md5s, strict=True)]
     return entries, Registration(args.study, analysis_id, args.publish)
 
 

@@ -21,8 +21,7 @@ from score_tui.engine.model import Direction, State, Transfer
 
 async def upload(args: argparse.Namespace, session: Session) -> list[Outcome]:
     """`upload --object-id --file [--md5]`, `upload --manifest`, or `upload --study --file...`."""
-    if args.verify_connection:
-        await session.api.verify_connection()
+    await session.check_storage(args.verify_connection)
     if args.study:
         entries, analysis = await register_files(args, session)
     elif args.manifest:
@@ -48,7 +47,8 @@ async def upload(args: argparse.Namespace, session: Session) -> list[Outcome]:
             continue
         transfer = Transfer(
             direction=Direction.UPLOAD, object_id=object_id, server_url=session.api.server_url,
-            path=str(source), file_name=source.name, md5=md5, force=args.force,
+            path=str(source), file_name=source.name, md5=md5, md5_declared=md5 is not None,
+            force=args.force,
         )  # fmt: skip
         transfers.append(session.queue(transfer))
     outcomes += await session.run(transfers)
@@ -70,8 +70,7 @@ async def download(args: argparse.Namespace, session: Session) -> list[Outcome]:
     else:
         ids = args.object_id or download_object_ids(read_manifest(args.manifest), args.manifest)
         wanted = [(object_id, None) for object_id in dict.fromkeys(ids)]
-    if args.verify_connection:
-        await session.api.verify_connection()
+    await session.check_storage(args.verify_connection)
 
     outcomes: list[Outcome] = []
     chosen: dict[str, Entity | None] = {}
@@ -115,7 +114,10 @@ async def download(args: argparse.Namespace, session: Session) -> list[Outcome]:
             )
             continue
         targets[target] = object_id
-        if target.exists() and not args.force:
+        unfinished = session.journal.unfinished(
+            Direction.DOWNLOAD, session.api.server_url, object_id, str(target)
+        )
+        if target.exists() and not args.force and unfinished is None:
             outcomes.append(
                 Outcome(
                     file=name,

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """`attempts` tries in all; the wait before try n+1 is random in [0, min(cap, base * 2^n)]."""
+    """`attempts` tries in all; after n failures the wait is random in [c/2, c],
+    c = min(cap, base * 2^(n-1))."""
 
     attempts: int = 10
     base: float = 0.5

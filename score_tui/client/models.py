@@ -28,11 +28,6 @@ class SpecPart:
             source_md5=wire.get("sourceMd5"),
         )
 
-    @property
-    def finished(self) -> bool:
-        """Whether an upload status reports this part as recorded by the server."""
-        return bool(self.source_md5 or self.md5)
-
 
 @dataclass(frozen=True, slots=True)
 class ObjectSpec:

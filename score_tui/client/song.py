@@ -71,6 +71,8 @@ class SongApi:
         body = await self._json(
             f"registering files in study {study}", "POST", f"/submit/{study}", json=payload
         )
+        if not isinstance(body, dict) or not body.get("analysisId"):
+            raise TransferError(f"Song accepted the submission to {study} but gave no analysisId")
         return str(body["analysisId"])
 
     async def publish(self, study: str, analysis_id: str) -> None:

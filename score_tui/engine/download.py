@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -13,7 +12,7 @@ from score_tui.client.models import ObjectSpec
 from score_tui.engine.dataplane import OnBytes
 from score_tui.engine.hashing import SequentialHasher, md5_of_range, normalized_md5
 from score_tui.engine.model import Md5State, PartRecord
-from score_tui.engine.runner import Runner, WholeFileMismatch
+from score_tui.engine.runner import Runner, WholeFileMismatch, same_layout
 
 
 class TargetExists(TransferError):
@@ -27,10 +26,14 @@ def target_exists_error(path: str) -> TargetExists:
 class DownloadRunner(Runner):
     """Downloads object `transfer.object_id` (or a byte range of it) to `transfer.path`."""
 
+    _placed = False
+
     async def prepare(self) -> list[PartRecord]:
         t = self.transfer
         target = Path(t.path)
         if target.exists() and not t.force:
+            if self._placed_before_a_crash():
+                return self.journal.parts(t.id)
             raise target_exists_error(t.path)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -42,27 +45,40 @@ class DownloadRunner(Runner):
         self._base = min(p.offset for p in spec.parts)
         self._source_md5 = {p.number: p.source_md5 for p in spec.parts}
         t.size = sum(p.size for p in spec.parts)
-        t.md5 = normalized_md5(spec.object_md5)
+        previous_md5, t.md5 = t.md5, normalized_md5(spec.object_md5)
         t.temp_path = t.temp_path or str(target.parent / f".{target.name}.{t.short_id}.partial")
-        parts = self._layout(spec)
+        parts = self._layout(spec, same_object=previous_md5 in (None, t.md5))
         self.fd = self._open_temp(parts)
         self._check_space(parts)
         await self._reverify(parts)
         self.journal.save(t)
         self.use_spec(spec)
-        self.hasher = SequentialHasher(self.fd, t.size)
-        self.hasher.start()
-        self.landed(parts)
+        if t.checks_whole_file:
+            self.hasher = SequentialHasher(self.fd, t.size)
+            self.hasher.start()
+            self.landed(parts)
         self.md5_state(Md5State.PENDING)
         return parts
 
-    def _layout(self, spec: ObjectSpec) -> list[PartRecord]:
-        """The journal's parts if the spec has the same layout, else a fresh one."""
+    def _placed_before_a_crash(self) -> bool:
+        """A run killed after renaming the checked file into place but before recording it."""
+        t = self.transfer
+        parts = self.journal.parts(t.id)
+        if not t.temp_path or not parts or not all(p.done for p in parts):
+            return False
+        if os.path.exists(t.temp_path):
+            if not os.path.samefile(t.temp_path, t.path):
+                return False
+            os.unlink(t.temp_path)
+        self._placed = True
+        self.md5_state(Md5State.OK, "checked before the interruption")
+        return True
+
+    def _layout(self, spec: ObjectSpec, same_object: bool) -> list[PartRecord]:
+        """The journal's parts if the spec has the same layout and object, else a fresh one."""
         t = self.transfer
         known = self.journal.parts(t.id)
-        if [(p.number, p.offset, p.size) for p in known] == [
-            (p.number, p.offset, p.size) for p in spec.parts
-        ]:
+        if same_object and same_layout(known, spec):
             return known
         fresh = [PartRecord(p.number, p.offset, p.size) for p in spec.parts]
         self.journal.set_parts(t.id, fresh)
@@ -78,9 +94,13 @@ class DownloadRunner(Runner):
             raise TransferError(
                 f"cannot write to {os.path.dirname(t.temp_path)}: {exc.strerror}"
             ) from None
-        if not existed or os.fstat(fd).st_size != t.size:
-            self._undo(parts, [p for p in parts if p.done])
-        os.ftruncate(fd, t.size)
+        try:
+            if not existed or os.fstat(fd).st_size != t.size:
+                self._undo(parts, [p for p in parts if p.done])
+            os.ftruncate(fd, t.size)
+        except BaseException:
+            os.close(fd)
+            raise
         return fd
 
     def _check_space(self, parts: list[PartRecord]) -> None:
@@ -107,7 +127,7 @@ class DownloadRunner(Runner):
             digest = await asyncio.to_thread(
                 md5_of_range, self.fd, part.offset - self._base, part.size
             )
-            expected = self._source_md5.get(part.number) or part.md5
+            expected = (self._source_md5.get(part.number) or part.md5 or "").lower()
             if digest != part.md5 or digest != expected:
                 bad.append(part)
         self._undo(parts, bad)
@@ -152,26 +172,28 @@ class DownloadRunner(Runner):
 
     async def finish(self) -> None:
         t = self.transfer
-        assert self.hasher is not None
+        if self._placed:
+            return
         assert self.fd is not None
         assert t.temp_path is not None
-        self.md5_state(Md5State.CHECKING)
-        digest = await self.hasher.result()
         if not t.validate:
             self.md5_state(Md5State.SKIPPED, "--validate false")
         elif not t.whole_object:
             self.md5_state(Md5State.SKIPPED, "a byte range cannot be checked against the file MD5")
         elif t.md5 is None:
             self.md5_state(Md5State.SKIPPED, "the server has no MD5 for this object")
-        elif digest != t.md5:
-            self.md5_state(Md5State.MISMATCH, f"received {digest}, expected {t.md5}")
-            parts = self.journal.parts(t.id)
-            self._undo(parts, parts)
-            raise WholeFileMismatch(
-                f"{t.file_name}: the downloaded bytes have MD5 {digest}, not {t.md5}; "
-                "nothing was written to the target"
-            )
         else:
+            assert self.hasher is not None
+            self.md5_state(Md5State.CHECKING)
+            digest = await self.hasher.result()
+            if digest != t.md5:
+                self.md5_state(Md5State.MISMATCH, f"received {digest}, expected {t.md5}")
+                parts = self.journal.parts(t.id)
+                self._undo(parts, parts)
+                raise WholeFileMismatch(
+                    f"{t.file_name}: the downloaded bytes have MD5 {digest}, not {t.md5}; "
+                    "nothing was written to the target"
+                )
             self.md5_state(Md5State.OK, digest)
         await asyncio.to_thread(os.fsync, self.fd)
         self._place()
@@ -198,9 +220,3 @@ class DownloadRunner(Runner):
             os.fsync(directory)
         finally:
             os.close(directory)
-
-    async def discard(self) -> None:
-        t = self.transfer
-        if t.temp_path:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(t.temp_path)

@@ -7,7 +7,9 @@ verified and written to the journal; pausing or cancelling drops the parts in fl
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -72,6 +74,7 @@ class Engine:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._transfers: dict[str, Transfer] = {}
         self._stopping: dict[str, State] = {}
+        self._halted = False
 
     async def aclose(self) -> None:
         await self.plane.aclose()
@@ -103,9 +106,12 @@ class Engine:
         if transfer_id in self._tasks:
             return
         transfer = self._transfers[transfer_id]
-        if transfer.state in (State.DONE, State.CANCELLED):
+        if self._halted or transfer.state in (State.DONE, State.CANCELLED):
             return
-        self._set_state(transfer, State.QUEUED, error=None)
+        # Only in memory: the journal row may belong to a process still working on it, and is
+        # written once this process holds the transfer's lock.
+        transfer.state, transfer.error = State.QUEUED, None
+        self.events.publish(TransferChanged(transfer, State.QUEUED))
         self._tasks[transfer_id] = asyncio.create_task(self._run(transfer))
 
     async def run(self, transfers: Iterable[Transfer]) -> list[Transfer]:
@@ -137,6 +143,15 @@ class Engine:
         for transfer_id in list(self._transfers):
             self.pause(transfer_id)
 
+    def halt(self) -> None:
+        """Pause everything and start nothing more (the process is being interrupted)."""
+        self._halted = True
+        self.pause_all()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._tasks)
+
     def resume_all(self) -> None:
         for transfer_id, transfer in list(self._transfers.items()):
             if transfer.state == State.PAUSED:
@@ -154,6 +169,9 @@ class Engine:
         elif transfer.state in (State.QUEUED, State.PAUSED, State.FAILED) and (
             state == State.CANCELLED or transfer.state == State.QUEUED
         ):
+            if state == State.CANCELLED and transfer.temp_path:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(transfer.temp_path)
             self._set_state(transfer, state)
 
     # -- running -----------------------------------------------------------------------------
@@ -170,10 +188,9 @@ class Engine:
 
     async def _run(self, transfer: Transfer) -> None:
         lock = TransferLock(self.lock_dir, transfer.id)
-        runner: Runner | None = None
         try:
             lock.acquire()
-        except TransferBusy as exc:
+        except (TransferBusy, OSError) as exc:
             transfer.error = str(exc)
             transfer.state = State.FAILED
             self.events.publish(TransferChanged(transfer, State.FAILED))
@@ -195,23 +212,31 @@ class Engine:
             self._set_state(transfer, State.DONE)
         except asyncio.CancelledError:
             requested = self._stopping.pop(transfer.id, None)
-            if requested == State.CANCELLED and runner is not None:
-                await runner.discard()
-            self._set_state(transfer, requested or State.PAUSED)
+            self._settle(transfer, requested or State.PAUSED)
             task = asyncio.current_task()
             if requested is None or (task is not None and task.uncancel() > 0):
                 raise  # cancelled from outside (shutdown): leave it paused and go on stopping
-        except TransferError as exc:
-            self._set_state(transfer, State.FAILED, str(exc))
-        except OSError as exc:
-            where = exc.filename or transfer.path
-            self._set_state(transfer, State.FAILED, f"{where}: {exc.strerror or exc}")
         except Exception as exc:
-            log.exception("transfer %s failed", transfer.id)
-            self._set_state(transfer, State.FAILED, f"unexpected error: {exc!r}")
+            # A pause or cancel asked while a part was failing wins over the failure.
+            requested = self._stopping.pop(transfer.id, None)
+            self._settle(transfer, requested or State.FAILED, _reason(exc, transfer))
         finally:
             lock.release()
             self._tasks.pop(transfer.id, None)
+
+    def _settle(self, transfer: Transfer, state: State, error: str | None = None) -> None:
+        """Record how a run ended; a cancelled download's temporary file goes."""
+        if state == State.CANCELLED and transfer.temp_path:
+            try:
+                os.unlink(transfer.temp_path)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("cannot remove %s: %s", transfer.temp_path, exc.strerror)
+        try:
+            self._set_state(transfer, state, error if state == State.FAILED else None)
+        except Exception:
+            log.exception("cannot record transfer %s as %s", transfer.id, state)
 
     async def _attempt(self, transfer: Transfer, runner: Runner) -> None:
         parts = await runner.prepare()
@@ -275,18 +300,18 @@ class Engine:
 
 
 def _first_error(group: BaseExceptionGroup) -> BaseException:
-    """The error to report from a group of failed part workers (a cancellation wins)."""
-    flat: list[BaseException] = []
+    """The error to report from a group of failed part workers."""
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
 
-    def collect(error: BaseException) -> None:
-        if isinstance(error, BaseExceptionGroup):
-            for inner in error.exceptions:
-                collect(inner)
-        else:
-            flat.append(error)
 
-    collect(group)
-    for error in flat:
-        if isinstance(error, asyncio.CancelledError):
-            return error
-    return flat[0]
+def _reason(error: Exception, transfer: Transfer) -> str:
+    """The one line a user reads when a transfer fails."""
+    if isinstance(error, TransferError):
+        return str(error)
+    if isinstance(error, OSError):
+        return f"{error.filename or transfer.path}: {error.strerror or error}"
+    log.error("transfer %s failed", transfer.id, exc_info=error)
+    return f"unexpected error: {error!r}"

@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS transfers (
     file_name TEXT NOT NULL,
     size INTEGER NOT NULL,
     md5 TEXT,
+    md5_declared INTEGER NOT NULL DEFAULT 0,
     "offset" INTEGER NOT NULL,
     length INTEGER NOT NULL,
     force INTEGER NOT NULL,
@@ -33,6 +34,7 @@ CREATE TABLE IF NOT EXISTS transfers (
     error TEXT,
     upload_id TEXT,
     temp_path TEXT,
+    source_stamp TEXT,
     created REAL NOT NULL,
     updated REAL NOT NULL
 );
@@ -49,8 +51,8 @@ CREATE TABLE IF NOT EXISTS parts (
 """
 
 COLUMNS = (
-    'id, direction, object_id, server_url, path, file_name, size, md5, "offset", length, '
-    "force, validate, state, error, upload_id, temp_path, created, updated"
+    'id, direction, object_id, server_url, path, file_name, size, md5, md5_declared, "offset", '
+    "length, force, validate, state, error, upload_id, temp_path, source_stamp, created, updated"
 )
 
 
@@ -87,13 +89,15 @@ class Journal:
         with self._transaction() as db:
             db.execute(
                 f"INSERT INTO transfers ({COLUMNS}) VALUES "  # noqa: S608 - constant columns
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     transfer.id, transfer.direction.value, transfer.object_id,
                     transfer.server_url, transfer.path, transfer.file_name, transfer.size,
-                    transfer.md5, transfer.offset, transfer.length, int(transfer.force),
+                    transfer.md5, int(transfer.md5_declared), transfer.offset, transfer.length,
+                    int(transfer.force),
                     int(transfer.validate), transfer.state.value, transfer.error,
-                    transfer.upload_id, transfer.temp_path, transfer.created, transfer.updated,
+                    transfer.upload_id, transfer.temp_path, transfer.source_stamp,
+                    transfer.created, transfer.updated,
                 ),
             )  # fmt: skip
 
@@ -103,11 +107,11 @@ class Journal:
         with self._transaction() as db:
             db.execute(
                 "UPDATE transfers SET size = ?, md5 = ?, state = ?, error = ?, upload_id = ?, "
-                "temp_path = ?, force = ?, updated = ? WHERE id = ?",
+                "temp_path = ?, source_stamp = ?, force = ?, updated = ? WHERE id = ?",
                 (
                     transfer.size, transfer.md5, transfer.state.value, transfer.error,
-                    transfer.upload_id, transfer.temp_path, int(transfer.force),
-                    transfer.updated, transfer.id,
+                    transfer.upload_id, transfer.temp_path, transfer.source_stamp,
+                    int(transfer.force), transfer.updated, transfer.id,
                 ),
             )  # fmt: skip
 
@@ -155,10 +159,6 @@ class Journal:
         found = self._select("WHERE t.id = ?", (transfer_id,))
         return found[0] if found else None
 
-    def find(self, prefix: str) -> list[Transfer]:
-        """Transfers whose id starts with `prefix` (ids can be given shortened)."""
-        return self._select("WHERE t.id LIKE ?", (prefix.replace("%", "") + "%",))
-
     def transfers(self, states: Iterable[State] | None = None) -> list[Transfer]:
         if states is None:
             return self._select("", ())
@@ -177,9 +177,14 @@ class Journal:
         )
         return found[-1] if found else None
 
-    def remove(self, transfer_id: str) -> None:
-        with self._transaction() as db:
-            db.execute("DELETE FROM transfers WHERE id = ?", (transfer_id,))
+    def knows_upload(self, object_id: str, upload_id: str) -> bool:
+        """Whether a transfer of this journal started that upload at the server."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM transfers WHERE object_id = ? AND upload_id = ?",
+                (object_id, upload_id),
+            ).fetchone()
+        return row is not None
 
     def _select(self, where: str, args: tuple[object, ...]) -> list[Transfer]:
         columns = ", ".join(f"t.{c.strip()}" for c in COLUMNS.split(","))
@@ -203,6 +208,7 @@ def _transfer(row: sqlite3.Row) -> Transfer:
         file_name=row["file_name"],
         size=row["size"],
         md5=row["md5"],
+        md5_declared=bool(row["md5_declared"]),
         offset=row["offset"],
         length=row["length"],
         force=bool(row["force"]),
@@ -211,6 +217,7 @@ def _transfer(row: sqlite3.Row) -> Transfer:
         error=row["error"],
         upload_id=row["upload_id"],
         temp_path=row["temp_path"],
+        source_stamp=row["source_stamp"],
         created=row["created"],
         updated=row["updated"],
         bytes_done=row["bytes_done"],

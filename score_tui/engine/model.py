@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -74,6 +75,8 @@ class Transfer:
     file_name: str
     size: int = 0
     md5: str | None = None
+    #: Whether the user gave the upload's MD5 (else the client computed it from the file).
+    md5_declared: bool = False
     offset: int = 0
     length: int = -1
     force: bool = False
@@ -82,15 +85,31 @@ class Transfer:
     error: str | None = None
     upload_id: str | None = None
     temp_path: str | None = None
+    #: Size and modification time of an upload's source when its upload began.
+    source_stamp: str | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: float = 0.0
     updated: float = 0.0
     bytes_done: int = 0
+    #: The whole-file MD5 check of this run, and why it was skipped if it was (not journalled).
+    md5_check: Md5State = Md5State.PENDING
+    md5_note: str | None = None
 
     @property
     def short_id(self) -> str:
         return self.id[:8]
 
     @property
+    def checks_whole_file(self) -> bool:
+        """Whether the whole-file MD5 can be and is to be checked (downloads)."""
+        return self.validate and self.whole_object and self.md5 is not None
+
+    @property
     def whole_object(self) -> bool:
         return self.offset == 0 and self.length < 0
+
+
+def file_stamp(path: str) -> str:
+    """Size and modification time of a file: what changes when its content is rewritten."""
+    info = os.stat(path)
+    return f"{info.st_size}:{info.st_mtime_ns}"

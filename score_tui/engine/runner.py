@@ -17,6 +17,13 @@ from score_tui.engine.journal import Journal
 from score_tui.engine.model import Md5State, PartRecord, Transfer
 
 
+def same_layout(parts: list[PartRecord], spec: ObjectSpec) -> bool:
+    """Whether the journal's parts are the spec's parts (number, offset, size)."""
+    return [(p.number, p.offset, p.size) for p in parts] == [
+        (p.number, p.offset, p.size) for p in spec.parts
+    ]
+
+
 class WholeFileMismatch(Retryable):
     """The whole-file MD5 of a download did not match: every part is fetched again."""
 
@@ -64,6 +71,7 @@ class Runner(ABC):
                 self.use_spec(await self.fresh_spec())
 
     def md5_state(self, state: Md5State, detail: str | None = None) -> None:
+        self.transfer.md5_check, self.transfer.md5_note = state, detail
         self.emit(Md5Changed(self.transfer.id, state, detail))
 
     def part_name(self, part: PartRecord) -> str:
@@ -87,9 +95,6 @@ class Runner(ABC):
     @abstractmethod
     async def finish(self) -> None:
         """Check the whole file and publish it (finalize, or rename into place)."""
-
-    async def discard(self) -> None:  # noqa: B027 - optional hook
-        """The transfer was cancelled: drop what it left behind."""
 
     def close(self) -> None:
         if self.hasher is not None:

@@ -10,8 +10,8 @@ from score_tui.client.errors import TransferError
 from score_tui.client.models import ObjectSpec
 from score_tui.engine.dataplane import OnBytes
 from score_tui.engine.hashing import SequentialHasher, md5_of_range, normalized_md5
-from score_tui.engine.model import Md5State, PartRecord
-from score_tui.engine.runner import Runner
+from score_tui.engine.model import Md5State, PartRecord, file_stamp
+from score_tui.engine.runner import Runner, same_layout
 
 
 class UploadRunner(Runner):
@@ -23,11 +23,14 @@ class UploadRunner(Runner):
         t = self.transfer
         self.fd = _open_source(t.path)
         info = os.fstat(self.fd)
-        self._identity = (info.st_size, info.st_mtime_ns)
+        stamp = file_stamp(t.path)
         if info.st_size == 0:
             raise TransferError(f"{t.path} is empty; Score does not store empty files")
-        if t.size and t.size != info.st_size:
-            raise TransferError(f"{t.path} changed size since it was queued; queue it again")
+        if t.source_stamp and t.source_stamp != stamp:
+            raise TransferError(
+                f"{t.path} changed since its upload began; upload it again to start over"
+            )
+        t.source_stamp = stamp
         t.size = info.st_size
         if t.md5 is None:
             self.md5_state(Md5State.CHECKING, "computing the MD5 to declare")
@@ -61,15 +64,19 @@ class UploadRunner(Runner):
             return None
         if spec.upload_id != t.upload_id:
             return None
-        recorded = {part.number for part in spec.parts if part.finished}
+        recorded = {part.number: part.source_md5 or part.md5 for part in spec.parts}
         parts = self.journal.parts(t.id)
-        if [(p.number, p.offset, p.size) for p in parts] != [
-            (p.number, p.offset, p.size) for p in spec.parts
-        ]:
+        if not same_layout(parts, spec):
             return None
-        redo = [p.number for p in parts if p.done and p.number not in recorded]
-        for part in parts:
-            part.done = part.done and part.number in recorded
+        # A finished part is trusted only if the server recorded it and the file still holds
+        # the bytes that were sent.
+        redo = []
+        for part in (p for p in parts if p.done):
+            assert self.fd is not None
+            now = await asyncio.to_thread(md5_of_range, self.fd, part.offset, part.size)
+            if now != part.md5 or (recorded.get(part.number) or "").lower() != part.md5:
+                part.done, part.md5, part.etag = False, None, None
+                redo.append(part.number)
         self.journal.parts_undone(t.id, redo)
         self.use_spec(spec)
         return parts
@@ -81,7 +88,8 @@ class UploadRunner(Runner):
                 raise TransferError(
                     f"object {t.object_id} already exists remotely; use --force to upload it again"
                 )
-            if t.upload_id is None and await self.api.upload_status(t.object_id, t.size):
+            running = await self.api.upload_status(t.object_id, t.size)
+            if running and not self.journal.knows_upload(t.object_id, running.upload_id or ""):
                 raise TransferError(
                     f"an upload of object {t.object_id} is already in progress, started "
                     "elsewhere; wait for it, or use --force to start again"
@@ -89,7 +97,7 @@ class UploadRunner(Runner):
         spec = await self.api.initiate(t.object_id, t.size, t.md5 or "")
         if not spec.upload_id or not spec.parts:
             raise TransferError(f"the server started no upload for {t.object_id}")
-        if sum(p.size for p in spec.parts) != t.size:
+        if sum(p.size for p in spec.parts) != t.size or any(p.size <= 0 for p in spec.parts):
             raise TransferError(f"the server planned parts that do not add up to {t.size} bytes")
         t.upload_id = spec.upload_id
         parts = [PartRecord(p.number, p.offset, p.size) for p in spec.parts]
@@ -126,8 +134,7 @@ class UploadRunner(Runner):
         assert t.upload_id is not None
         self.md5_state(Md5State.CHECKING)
         digest = await self.hasher.result()
-        info = os.stat(t.path)
-        if (info.st_size, info.st_mtime_ns) != self._identity:
+        if file_stamp(t.path) != t.source_stamp:
             self.md5_state(Md5State.MISMATCH, "the file changed")
             raise TransferError(
                 f"{t.path} changed while it was uploading; nothing was finalized. "

@@ -207,6 +207,35 @@ def test_manifests_in_score_client_formats(
     assert "bad.tsv line 2: expected 11 tab-separated columns" in bad.stderr
 
 
+def test_a_byte_range_downloads_just_those_bytes(
+    tui: Tui, song_broker: BrokerProcess, tmp_path: Path
+) -> None:
+    content = os.urandom(45_000_000)
+    ids = register(f"{song_broker.url}/song", STUDY, {"r.vcf": (content, "open")})
+    (tmp_path / "r.vcf").write_bytes(content)
+    assert (
+        tui.run("upload", "--object-id", ids["r.vcf"], "--file", str(tmp_path / "r.vcf")).returncode
+        == 0
+    )
+    publish(song_broker, ids["analysis"])
+    out = tmp_path / "out"
+    done = tui.run(
+        "download",
+        "--object-id",
+        ids["r.vcf"],
+        "--output-dir",
+        str(out),
+        "--offset",
+        "21000000",
+        "--length",
+        "22000000",
+        "--index",
+        "false",
+    )
+    assert done.returncode == 0, done.stderr
+    assert (out / "r.vcf").read_bytes() == content[21_000_000:43_000_000]
+
+
 def test_downloads_never_overwrite_without_force(
     tui: Tui, song_broker: BrokerProcess, tmp_path: Path
 ) -> None:
@@ -271,6 +300,16 @@ def test_failures_name_the_file_and_change_nothing(
     )
     assert "Nothing was finalized" in wrong.stderr
     assert httpx.get(f"{song_broker.url}/upload/{ids['m.vcf']}").text == "false"
+
+    # The failed upload is in the journal; a changed file is not mixed with what was sent.
+    changed = os.urandom(len(content))
+    (tmp_path / "m.vcf").write_bytes(changed)
+    resumed = tui.run("resume")
+    assert resumed.returncode == 1
+    assert "changed since its upload began; upload it again" in resumed.stderr
+    again = tui.run("upload", "--object-id", ids["m.vcf"], "--file", str(tmp_path / "m.vcf"))
+    assert again.returncode == 0, again.stderr
+    assert httpx.get(f"{song_broker.url}/upload/{ids['m.vcf']}").text == "true"
 
     missing = tui.run("upload", "--object-id", ids["m.vcf"], "--file", str(tmp_path / "nope"))
     assert missing.returncode == 1
