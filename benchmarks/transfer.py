@@ -33,11 +33,11 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 
+from tests.conftest import s3_storage
 from tests.support.broker import BrokerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 MIB = 1024 * 1024
-KEYS = {"access_key": "test", "secret_key": "test"}
 
 
 @dataclass
@@ -186,16 +186,7 @@ def main() -> None:
                     stderr=subprocess.DEVNULL,
                 )
 
-        ceph_storage = {
-            "backend": "s3",
-            "s3": {
-                "endpoint_url": endpoint,
-                "data_bucket": bucket,
-                "state_bucket": f"{bucket}.state",
-                "create_buckets": True,
-                **KEYS,
-            },
-        }
+        ceph_storage = s3_storage(endpoint, bucket)
         local_storage = {"backend": "local", "local": {"directory": str(workdir / "store")}}
         brokers = {
             name: BrokerProcess(

@@ -23,11 +23,16 @@ from score_tui.client.models import ObjectSpec
 USER_AGENT = f"score-tui/{__version__}"
 
 
-def auth_headers(token: str | None) -> dict[str, str]:
+def service_client(
+    base_url: str, token: str | None, timeout: float, transport: httpx.AsyncBaseTransport | None
+) -> httpx.AsyncClient:
+    """An HTTP client for a broker or Song: the bearer token (if any) and our User-Agent."""
     headers = {"User-Agent": USER_AGENT}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    return headers
+    return httpx.AsyncClient(
+        base_url=base_url, headers=headers, timeout=timeout, transport=transport
+    )
 
 
 class ScoreApi:
@@ -44,12 +49,7 @@ class ScoreApi:
     ) -> None:
         self.server_url = server_url.rstrip("/")
         self.backoff = backoff or Backoff(attempts=5)
-        self._http = httpx.AsyncClient(
-            base_url=self.server_url,
-            headers=auth_headers(token),
-            timeout=timeout,
-            transport=transport,
-        )
+        self._http = service_client(self.server_url, token, timeout, transport)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -8,7 +8,7 @@ import httpx
 
 from score_tui.client.errors import TransferError, network_error, service_error
 from score_tui.client.models import Entity
-from score_tui.client.score import auth_headers
+from score_tui.client.score import service_client
 
 PAGE_SIZE = 2000
 
@@ -25,12 +25,7 @@ class SongApi:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.metadata_url = metadata_url.rstrip("/")
-        self._http = httpx.AsyncClient(
-            base_url=self.metadata_url,
-            headers=auth_headers(token),
-            timeout=timeout,
-            transport=transport,
-        )
+        self._http = service_client(self.metadata_url, token, timeout, transport)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -86,14 +86,21 @@ def md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def uploaded(
-    broker: BrokerProcess, tmp_path: Path, content: bytes, name: str = "f.vcf", publish: bool = True
-) -> tuple[str, str, Path]:
-    """Register `content` in Song; returns (object id, analysis id, local file)."""
-    ids = register(f"{broker.url}/song", STUDY, {name: (content, "open")})
-    path = tmp_path / name
+def registered(broker: BrokerProcess, tmp_path: Path, content: bytes) -> tuple[str, str, Path]:
+    """Register `content` as f.vcf in Song; returns (object id, analysis id, local file)."""
+    ids = register(f"{broker.url}/song", STUDY, {"f.vcf": (content, "open")})
+    path = tmp_path / "f.vcf"
     path.write_bytes(content)
-    return ids[name], ids["analysis"], path
+    return ids["f.vcf"], ids["analysis"], path
+
+
+def published(broker: BrokerProcess, tui: Tui, tmp_path: Path, content: bytes) -> str:
+    """Register, upload with the client and publish `content`; returns its object id."""
+    object_id, analysis_id, path = registered(broker, tmp_path, content)
+    done = tui.run("upload", "--object-id", object_id, "--file", str(path))
+    assert done.returncode == 0, done.stderr
+    publish(broker, analysis_id)
+    return object_id
 
 
 def publish(broker: BrokerProcess, analysis_id: str) -> None:
@@ -114,7 +121,7 @@ def test_sigkill_mid_upload_resumes_without_resending_finished_parts(
 ) -> None:
     broker, proxy = proxied()
     tui = user(tmp_path, broker)
-    object_id, analysis_id, path = uploaded(broker, tmp_path, content_150mb, publish=False)
+    object_id, analysis_id, path = registered(broker, tmp_path, content_150mb)
     parts = set(range(1, 9))
 
     first = tui.popen(
@@ -155,9 +162,7 @@ def test_sigkill_mid_download_resumes_and_reverifies(
 ) -> None:
     broker, proxy = proxied()
     tui = user(tmp_path, broker)
-    object_id, analysis_id, path = uploaded(broker, tmp_path, content_150mb)
-    assert tui.run("upload", "--object-id", object_id, "--file", str(path)).returncode == 0
-    publish(broker, analysis_id)
+    object_id = published(broker, tui, tmp_path, content_150mb)
     out = tmp_path / "out"
     tui.journal_path.unlink()
 
@@ -194,7 +199,7 @@ def test_damaged_bytes_are_fetched_or_sent_again_never_accepted(
 ) -> None:
     broker, proxy = proxied()
     tui = user(tmp_path, broker)
-    object_id, analysis_id, path = uploaded(broker, tmp_path, content_100mb)
+    object_id, analysis_id, path = registered(broker, tmp_path, content_100mb)
 
     proxy.add("flip-request", lambda s: s.method == "PUT" and s.part_number == 2)
     done = tui.run("upload", "--object-id", object_id, "--file", str(path))
@@ -247,7 +252,7 @@ def test_refused_urls_are_refreshed_and_the_transfer_goes_on(
 ) -> None:
     broker, proxy = proxied()
     tui = user(tmp_path, broker)
-    object_id, analysis_id, path = uploaded(broker, tmp_path, content_100mb)
+    object_id, analysis_id, path = registered(broker, tmp_path, content_100mb)
     proxy.add("403", lambda s: s.method == "PUT" and s.part_number == 3)
     done = tui.run("upload", "--object-id", object_id, "--file", str(path))
     assert done.returncode == 0, done.stderr
@@ -267,9 +272,7 @@ def test_a_stalled_part_is_abandoned_and_retried(
 ) -> None:
     broker, proxy = proxied()
     tui = user(tmp_path, broker)
-    object_id, analysis_id, path = uploaded(broker, tmp_path, content_100mb)
-    assert tui.run("upload", "--object-id", object_id, "--file", str(path)).returncode == 0
-    publish(broker, analysis_id)
+    object_id = published(broker, tui, tmp_path, content_100mb)
     proxy.add("stall", lambda s: s.method == "GET" and object_id in s.path and s.range is not None)
     out = tmp_path / "out"
     started = time.monotonic()
@@ -288,7 +291,7 @@ def test_ctrl_c_pauses_and_resume_finishes(
     storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
     broker = broker_factory(storage, song={"url": "embedded"})
     tui = user(tmp_path, broker)
-    object_id, _, path = uploaded(broker, tmp_path, content_150mb, publish=False)
+    object_id, _, path = registered(broker, tmp_path, content_150mb)
 
     running = tui.popen(
         "upload",
@@ -326,7 +329,7 @@ def test_two_processes_never_work_the_same_transfer(
     storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
     broker = broker_factory(storage, song={"url": "embedded"})
     tui = user(tmp_path, broker)
-    object_id, _, path = uploaded(broker, tmp_path, content_150mb, publish=False)
+    object_id, _, path = registered(broker, tmp_path, content_150mb)
     running = tui.popen(
         "upload", "--object-id", object_id, "--file", str(path), "--bandwidth-limit", "30MB/s"
     )
@@ -353,7 +356,7 @@ def test_urls_that_expire_during_a_transfer_are_renewed(
     }
     broker = broker_factory(storage, song={"url": "embedded"})
     tui = user(tmp_path, broker)
-    object_id, analysis_id, path = uploaded(broker, tmp_path, content_150mb)
+    object_id, analysis_id, path = registered(broker, tmp_path, content_150mb)
     done = tui.run(
         "upload",
         "--object-id",
