@@ -7,7 +7,6 @@ verified and written to the journal; pausing or cancelling drops the parts in fl
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 from collections import deque
@@ -169,10 +168,7 @@ class Engine:
         elif transfer.state in (State.QUEUED, State.PAUSED, State.FAILED) and (
             state == State.CANCELLED or transfer.state == State.QUEUED
         ):
-            if state == State.CANCELLED and transfer.temp_path:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(transfer.temp_path)
-            self._set_state(transfer, state)
+            self._settle(transfer, state)
 
     # -- running -----------------------------------------------------------------------------
 

@@ -102,6 +102,21 @@ def test_pause_resume_and_cancel_take_effect_within_a_second(
         await engine.wait()
         assert again.state == State.DONE, again.error
         assert (out / "f.vcf").read_bytes() == content_150mb
+
+        # Cancelling a paused download drops its temporary file too.
+        engine.set_bandwidth_limit(40e6)
+        third = engine.add(
+            Transfer(Direction.DOWNLOAD, object_id, broker.url, str(out / "g.vcf"), "g.vcf")
+        )
+        engine.start(third.id)
+        await event(third.id, "part done").wait()
+        engine.pause(third.id)
+        await asyncio.wait_for(event(third.id, "paused").wait(), 1.0)
+        assert any(p.name.endswith(".partial") for p in out.iterdir())
+        engine.cancel(third.id)
+        assert journal.get(third.id).state == State.CANCELLED
+        assert sorted(p.name for p in out.iterdir()) == ["f.vcf"]
+
         await engine.aclose()
         await api.aclose()
         journal.close()
