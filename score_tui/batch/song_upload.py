@@ -13,7 +13,7 @@ from typing import Any
 
 from score_tui.batch.outcome import Outcome
 from score_tui.batch.session import Session
-from score_tui.client.errors import TransferError
+from score_tui.client.errors import NotFound, TransferError
 from score_tui.engine.hashing import md5_of_range
 
 SONG_FILE_NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]()]+$")
@@ -134,7 +134,13 @@ async def register_files(
         }
         for path, md5 in zip(paths, md5s, strict=True)
     ]
-    analysis_id = await session.song.submit(args.study, payload)
+    try:
+        analysis_id = await session.song.submit(args.study, payload)
+    except NotFound as exc:
+        if "study.id.does.not.exist" not in str(exc):
+            raise
+        await session.song.create_study(args.study)  # a new study: create it, as a user would
+        analysis_id = await session.song.submit(args.study, payload)
     files = await session.song.analysis_files(args.study, analysis_id)
     object_ids = {f.get("fileName"): f.get("objectId") for f in files if isinstance(f, dict)}
     missing = [p.name for p in paths if not object_ids.get(p.name)]

@@ -70,6 +70,10 @@ class SongApi:
             raise TransferError(f"Song accepted the submission to {study} but gave no analysisId")
         return str(body["analysisId"])
 
+    async def create_study(self, study: str) -> None:
+        body = {"studyId": study, "name": study, "organization": "", "description": ""}
+        await self._json(f"creating study {study}", "POST", f"/studies/{study}/", json=body)
+
     async def publish(self, study: str, analysis_id: str) -> None:
         await self._json(
             f"publishing analysis {analysis_id}",

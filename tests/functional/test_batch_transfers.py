@@ -87,11 +87,7 @@ def test_upload_then_download_by_object_id(
 def test_one_step_upload_then_analysis_download_with_index(
     tui: Tui, song_broker: BrokerProcess, tmp_path: Path
 ) -> None:
-    httpx.post(
-        f"{song_broker.url}/song/studies/{STUDY}/",
-        json={"studyId": STUDY, "name": STUDY, "organization": "OICR", "description": "test"},
-    )
-    source = tmp_path / "run"
+    source = tmp_path / "run"  # the study does not exist yet: the upload creates it
     source.mkdir()
     files = {
         "reads.bam": os.urandom(30_000_000),
