@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from moto.s3.models import FakeKey
 from moto.server import ThreadedMotoServer
 
 from tests.support.broker import BrokerProcess
@@ -26,9 +27,23 @@ ROOT = Path(__file__).resolve().parent.parent
 S3_KEYS = {"access_key": "test", "secret_key": "test"}
 
 
+def _lock_moto_etags() -> None:
+    """moto computes a key's ETag by seeking and reading the key's buffer without the key's
+    lock (its `value` getter takes it), so a ListParts racing a part's PUT response caches a
+    wrong ETag and CompleteMultipartUpload then fails with InvalidPart. Take the lock."""
+    unlocked = FakeKey.etag.fget
+
+    def etag(self: FakeKey) -> str:
+        with self.lock:
+            return unlocked(self)
+
+    FakeKey.etag = property(etag)  # type: ignore[method-assign,assignment]
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    _lock_moto_etags()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -19,6 +19,7 @@ from score_tui.config import Settings
 from score_tui.engine.engine import Engine
 from score_tui.engine.hashing import normalized_md5
 from score_tui.engine.journal import Journal
+from score_tui.engine.locks import TransferLock
 from score_tui.engine.model import Direction, State, Transfer, file_stamp
 
 
@@ -77,7 +78,8 @@ class Session:
         known = self.journal.unfinished(
             transfer.direction, transfer.server_url, transfer.object_id, transfer.path
         )
-        if known is not None and self._same_request(known, transfer):
+        busy = known is not None and TransferLock.held(self.settings.lock_dir, known.id)
+        if known is not None and (busy or self._same_request(known, transfer)):
             known.force = transfer.force
             known.validate = transfer.validate
             return self.engine.adopt(known)

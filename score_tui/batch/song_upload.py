@@ -14,7 +14,7 @@ from typing import Any
 from score_tui.batch.outcome import Outcome
 from score_tui.batch.session import Session
 from score_tui.client.errors import NotFound, TransferError
-from score_tui.engine.hashing import md5_of_range
+from score_tui.engine.hashing import md5_of_file
 
 SONG_FILE_NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]()]+$")
 FILE_TYPES = {
@@ -120,7 +120,7 @@ async def register_files(
             raise TransferError(f"{path} is empty; Score does not store empty files")
     if len(set(names)) != len(names):
         raise TransferError("two of the files have the same name; an analysis needs unique names")
-    md5s = await asyncio.gather(*(asyncio.to_thread(_md5_file, p) for p in paths))
+    md5s = await asyncio.gather(*(_md5_file(p) for p in paths))
     payload = _template(args)
     payload["studyId"] = args.study
     payload["files"] = [
@@ -164,9 +164,9 @@ def _template(args: argparse.Namespace) -> dict[str, Any]:
     return template
 
 
-def _md5_file(path: Path) -> str:
+async def _md5_file(path: Path) -> str:
     fd = os.open(path, os.O_RDONLY)
     try:
-        return md5_of_range(fd, 0, os.fstat(fd).st_size)
+        return await md5_of_file(fd, os.fstat(fd).st_size)
     finally:
         os.close(fd)

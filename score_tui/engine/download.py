@@ -66,6 +66,8 @@ class DownloadRunner(Runner):
         parts = self.journal.parts(t.id)
         if not t.temp_path or not parts or not all(p.done for p in parts):
             return False
+        if os.path.getsize(t.path) != sum(p.size for p in parts):
+            return False
         if os.path.exists(t.temp_path):
             if not os.path.samefile(t.temp_path, t.path):
                 return False

@@ -111,7 +111,9 @@ class Engine:
         # written once this process holds the transfer's lock.
         transfer.state, transfer.error = State.QUEUED, None
         self.events.publish(TransferChanged(transfer, State.QUEUED))
-        self._tasks[transfer_id] = asyncio.create_task(self._run(transfer))
+        task = asyncio.create_task(self._run(transfer))
+        task.add_done_callback(lambda done: self._cancelled_before_start(transfer, done))
+        self._tasks[transfer_id] = task
 
     async def run(self, transfers: Iterable[Transfer]) -> list[Transfer]:
         """Start the transfers and wait until each is done, failed, paused or cancelled."""
@@ -165,8 +167,10 @@ class Engine:
         if task is not None:
             self._stopping[transfer_id] = state
             task.cancel()
-        elif transfer.state in (State.QUEUED, State.PAUSED, State.FAILED) and (
-            state == State.CANCELLED or transfer.state == State.QUEUED
+        elif (
+            transfer.state in (State.QUEUED, State.PAUSED, State.FAILED)
+            and (state == State.CANCELLED or transfer.state == State.QUEUED)
+            and not TransferLock.held(self.lock_dir, transfer_id)  # another process runs it
         ):
             self._settle(transfer, state)
 
@@ -180,7 +184,9 @@ class Engine:
 
     def _runner(self, transfer: Transfer) -> Runner:
         kind = UploadRunner if transfer.direction == Direction.UPLOAD else DownloadRunner
-        return kind(transfer, self.api, self.plane, self.journal, self.events.publish)
+        return kind(
+            transfer, self.api, self.plane, self.journal, self.events.publish, self.lock_dir
+        )
 
     async def _run(self, transfer: Transfer) -> None:
         lock = TransferLock(self.lock_dir, transfer.id)
@@ -219,6 +225,12 @@ class Engine:
         finally:
             lock.release()
             self._tasks.pop(transfer.id, None)
+
+    def _cancelled_before_start(self, transfer: Transfer, task: asyncio.Task[None]) -> None:
+        """A task cancelled before its first step never ran `_run`: settle it here."""
+        if self._tasks.get(transfer.id) is task:
+            del self._tasks[transfer.id]
+            self._settle(transfer, self._stopping.pop(transfer.id, State.PAUSED))
 
     def _settle(self, transfer: Transfer, state: State, error: str | None = None) -> None:
         """Record how a run ended; a cancelled download's temporary file goes."""

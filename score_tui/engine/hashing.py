@@ -23,6 +23,18 @@ def md5_of_range(fd: int, offset: int, size: int) -> str:
     return digest.hexdigest()
 
 
+async def md5_of_file(fd: int, size: int) -> str:
+    """Hex MD5 of the first `size` bytes, in worker threads a slice at a time, so that
+    cancelling (Ctrl-C) takes effect between slices rather than after the whole file."""
+    hasher = SequentialHasher(fd, size)
+    hasher.extend(size)
+    hasher.start()
+    try:
+        return await hasher.result()
+    finally:
+        hasher.cancel()
+
+
 def hex_to_base64(md5_hex: str) -> str:
     return base64.b64encode(bytes.fromhex(md5_hex)).decode()
 

@@ -50,6 +50,9 @@ CREATE TABLE IF NOT EXISTS parts (
 );
 """
 
+#: Columns added after the first release of the journal, with their declarations.
+ADDED_COLUMNS = {"md5_declared": "INTEGER NOT NULL DEFAULT 0", "source_stamp": "TEXT"}
+
 COLUMNS = (
     'id, direction, object_id, server_url, path, file_name, size, md5, md5_declared, "offset", '
     "length, force, validate, state, error, upload_id, temp_path, source_stamp, created, updated"
@@ -69,9 +72,17 @@ class Journal:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
+        self._add_missing_columns()
 
     def close(self) -> None:
         self._db.close()
+
+    def _add_missing_columns(self) -> None:
+        """Journals written by an earlier version lack the newer columns: add them."""
+        present = {row["name"] for row in self._db.execute("PRAGMA table_info(transfers)")}
+        for column, declaration in ADDED_COLUMNS.items():
+            if column not in present:
+                self._db.execute(f"ALTER TABLE transfers ADD COLUMN {column} {declaration}")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -177,14 +188,14 @@ class Journal:
         )
         return found[-1] if found else None
 
-    def knows_upload(self, object_id: str, upload_id: str) -> bool:
-        """Whether a transfer of this journal started that upload at the server."""
+    def uploaders(self, object_id: str, upload_id: str) -> list[str]:
+        """Ids of the journal's transfers that started that upload at the server."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT 1 FROM transfers WHERE object_id = ? AND upload_id = ?",
+            rows = self._db.execute(
+                "SELECT id FROM transfers WHERE object_id = ? AND upload_id = ?",
                 (object_id, upload_id),
-            ).fetchone()
-        return row is not None
+            ).fetchall()
+        return [row["id"] for row in rows]
 
     def _select(self, where: str, args: tuple[object, ...]) -> list[Transfer]:
         columns = ", ".join(f"t.{c.strip()}" for c in COLUMNS.split(","))

@@ -6,6 +6,7 @@ import asyncio
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from pathlib import Path
 
 from score_tui.client.errors import Retryable, TransferError
 from score_tui.client.models import ObjectSpec
@@ -38,8 +39,10 @@ class Runner(ABC):
         plane: DataPlane,
         journal: Journal,
         emit: Callable[[Event], None],
+        lock_dir: Path,
     ) -> None:
         self.transfer = transfer
+        self.lock_dir = lock_dir
         self.api = api
         self.plane = plane
         self.journal = journal

@@ -9,7 +9,8 @@ import stat
 from score_tui.client.errors import TransferError
 from score_tui.client.models import ObjectSpec
 from score_tui.engine.dataplane import OnBytes
-from score_tui.engine.hashing import SequentialHasher, md5_of_range, normalized_md5
+from score_tui.engine.hashing import SequentialHasher, md5_of_file, md5_of_range, normalized_md5
+from score_tui.engine.locks import TransferLock
 from score_tui.engine.model import Md5State, PartRecord, file_stamp
 from score_tui.engine.runner import Runner, same_layout
 
@@ -34,7 +35,7 @@ class UploadRunner(Runner):
         t.size = info.st_size
         if t.md5 is None:
             self.md5_state(Md5State.CHECKING, "computing the MD5 to declare")
-            t.md5 = await asyncio.to_thread(md5_of_range, self.fd, 0, t.size)
+            t.md5 = await md5_of_file(self.fd, t.size)
         declared = normalized_md5(t.md5)
         if declared is None:
             raise TransferError(f"{t.md5!r} is not an MD5; give 32 hex digits")
@@ -89,7 +90,7 @@ class UploadRunner(Runner):
                     f"object {t.object_id} already exists remotely; use --force to upload it again"
                 )
             running = await self.api.upload_status(t.object_id, t.size)
-            if running and not self.journal.knows_upload(t.object_id, running.upload_id or ""):
+            if running and not self._ours_and_idle(running.upload_id or ""):
                 raise TransferError(
                     f"an upload of object {t.object_id} is already in progress, started "
                     "elsewhere; wait for it, or use --force to start again"
@@ -105,6 +106,13 @@ class UploadRunner(Runner):
         self.journal.save(t)
         self.use_spec(spec)
         return parts
+
+    def _ours_and_idle(self, upload_id: str) -> bool:
+        """Whether this journal started the upload and no other process is still sending it."""
+        owners = self.journal.uploaders(self.transfer.object_id, upload_id)
+        return bool(owners) and not any(
+            TransferLock.held(self.lock_dir, owner) for owner in owners if owner != self.transfer.id
+        )
 
     async def fresh_spec(self) -> ObjectSpec:
         t = self.transfer
