@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import os
 import signal
-from contextlib import AsyncExitStack
 from types import TracebackType
 
 from rich.console import Console
@@ -31,7 +30,7 @@ class Session:
         self.console = console
         self.quiet = quiet
         self.interrupted = False
-        self._stack = AsyncExitStack()
+        self._stack = contextlib.AsyncExitStack()
 
     async def __aenter__(self) -> Session:
         self._command = asyncio.current_task()

@@ -169,6 +169,8 @@ async def resume(args: argparse.Namespace, session: Session) -> list[Outcome]:
                 "no unfinished transfer has that id; see `score-tui --batch status`"
             )
     here = [t for t in unfinished if t.server_url == session.api.server_url]
+    if here:
+        await session.check_storage(verify_connection=False)
     elsewhere = len(unfinished) - len(here)
     if elsewhere and not session.quiet:
         session.console.print(
