@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -69,6 +70,13 @@ def wait_until(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.02)
 
 
+def started(tui: Tui, parts: int, *args: str) -> subprocess.Popen[str]:
+    """Run `score-tui --batch ARGS` in the background until `parts` parts are done."""
+    running = tui.popen(*args)
+    wait_until(lambda: sum(tui.done_parts().values()) >= parts, f"{parts} finished parts")
+    return running
+
+
 def put_parts(proxy: StoreProxy, object_id: str) -> list[int]:
     return [s.part_number for s in proxy.data_requests("PUT", object_id) if s.part_number]
 
@@ -124,7 +132,9 @@ def test_sigkill_mid_upload_resumes_without_resending_finished_parts(
     object_id, analysis_id, path = registered(broker, tmp_path, content_150mb)
     parts = set(range(1, 9))
 
-    first = tui.popen(
+    first = started(
+        tui,
+        3,
         "upload",
         "--object-id",
         object_id,
@@ -135,7 +145,6 @@ def test_sigkill_mid_upload_resumes_without_resending_finished_parts(
         "--concurrency",
         "2",
     )
-    wait_until(lambda: sum(tui.done_parts().values()) >= 3, "three finished parts")
     first.send_signal(signal.SIGKILL)
     first.wait()
     finished = {n for n, done in tui.done_parts().items() if done}
@@ -166,7 +175,9 @@ def test_sigkill_mid_download_resumes_and_reverifies(
     out = tmp_path / "out"
     tui.journal_path.unlink()
 
-    first = tui.popen(
+    first = started(
+        tui,
+        3,
         "download",
         "--object-id",
         object_id,
@@ -177,7 +188,6 @@ def test_sigkill_mid_download_resumes_and_reverifies(
         "--concurrency",
         "2",
     )
-    wait_until(lambda: sum(tui.done_parts().values()) >= 3, "three finished parts")
     first.send_signal(signal.SIGKILL)
     first.wait()
     finished = {n for n, done in tui.done_parts().items() if done}
@@ -302,7 +312,9 @@ def test_ctrl_c_pauses_and_resume_finishes(
     tui = user(tmp_path, broker)
     object_id, _, path = registered(broker, tmp_path, content_150mb)
 
-    running = tui.popen(
+    running = started(
+        tui,
+        2,
         "upload",
         "--object-id",
         object_id,
@@ -313,7 +325,6 @@ def test_ctrl_c_pauses_and_resume_finishes(
         "--concurrency",
         "2",
     )
-    wait_until(lambda: sum(tui.done_parts().values()) >= 2, "two finished parts")
     running.send_signal(signal.SIGINT)
     _, stderr = running.communicate(timeout=WAIT)
     assert running.returncode == 130, stderr
