@@ -79,7 +79,17 @@ async def download(args: argparse.Namespace, session: Session) -> list[Outcome]:
         if entity is None and needs_song:
             try:
                 entity = await session.song.entity(object_id)
-            except NotFound:
+            except TransferError as exc:
+                if args.output_layout == "id":  # Song was asked only for the index: go on
+                    if not session.quiet:
+                        session.console.print(
+                            f"[yellow]![/] {object_id}: no index looked up ({exc})",
+                            soft_wrap=True,
+                        )
+                    chosen[object_id] = None
+                    continue
+                if not isinstance(exc, NotFound):
+                    raise
                 outcomes.append(
                     Outcome.failed(
                         object_id,

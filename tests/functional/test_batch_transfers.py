@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import BrokerFactory
 from tests.support.broker import BrokerProcess
 from tests.support.song import SongClient, register
 from tests.support.tui import Tui
@@ -337,3 +338,29 @@ def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> N
     done = Tui(tmp_path, "http://127.0.0.1:9").run(*args)
     assert done.returncode == 2
     assert message in done.stderr
+
+
+def test_a_broker_without_song_serves_the_id_layout(
+    broker_factory: BrokerFactory, tmp_path: Path
+) -> None:
+    storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
+    broker = broker_factory(storage)  # [song] url = "none": no registration, no Song routes
+    (tmp_path / "user").mkdir()
+    tui = Tui(tmp_path / "user", broker.url)
+    content = os.urandom(2_000_000)
+    (tmp_path / "x.bin").write_bytes(content)
+    object_id = "5d0a4d8e-3b7c-4a6f-9a43-0f4a1c2b3d4e"
+    assert (
+        tui.run("upload", "--object-id", object_id, "--file", str(tmp_path / "x.bin")).returncode
+        == 0
+    )
+    out = tmp_path / "out"
+    done = tui.run(
+        "download", "--object-id", object_id, "--output-dir", str(out), "--output-layout", "id"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "no index looked up" in done.stderr
+    assert (out / object_id).read_bytes() == content
+    refused = tui.run("download", "--object-id", object_id, "--output-dir", str(out / "named"))
+    assert refused.returncode == 1
+    assert "not registered in Song" in refused.stderr
