@@ -32,6 +32,7 @@ from score_broker.song.access import SongAccess
 from score_broker.song.database import SongDatabase
 from score_broker.song.service import SongService
 from score_broker.song.storage_check import HttpCheck, InProcessCheck, StorageCheck
+from score_broker.storage.azure import AzureStore
 from score_broker.storage.base import ObjectStore
 from score_broker.storage.local import LocalStore
 from score_broker.storage.s3 import S3Store
@@ -59,6 +60,20 @@ def build_store(settings: Settings) -> ObjectStore:
         if s3.create_buckets:
             store.create_buckets()
         return store
+    if storage.backend == "azure":
+        azure = storage.azure
+        blob_store = AzureStore(
+            data_container=azure.data_container,
+            state_container=azure.state_container or azure.data_container,
+            account_url=azure.account_url,
+            account_name=azure.account_name,
+            account_key=azure.account_key,
+            connection_string=azure.connection_string,
+            sas_token=azure.sas_token,
+        )
+        if azure.create_containers:
+            blob_store.create_containers()
+        return blob_store
     return LocalStore(settings.local_directory, settings.public_url)
 
 

@@ -59,13 +59,29 @@ class S3Settings(Section):
     create_buckets: bool = False
 
 
+class AzureSettings(Section):
+    #: e.g. https://<account>.blob.core.windows.net, or Azurite's http://127.0.0.1:10000/<account>
+    account_url: str = ""
+    account_name: str = ""
+    account_key: str = ""
+    #: Instead of the three above.
+    connection_string: str = ""
+    #: An account SAS with read, write, create, list and delete rights (signing part URLs
+    #: still needs the account key).
+    sas_token: str = ""
+    data_container: str = "data"
+    #: Empty means the data container.
+    state_container: str = ""
+    create_containers: bool = False
+
+
 class LocalSettings(Section):
     #: Empty means `store` in the data directory.
     directory: str = ""
 
 
 class StorageSettings(Section):
-    backend: Literal["local", "s3"] = "local"
+    backend: Literal["local", "s3", "azure"] = "local"
     part_size: int = Field(20 * 1024 * 1024, gt=0, lt=2**31)
     upload_url_expiry: int = Field(3600, ge=1, le=MAX_URL_EXPIRY)
     download_url_expiry: int = Field(3600, ge=1, le=MAX_URL_EXPIRY)
@@ -73,6 +89,7 @@ class StorageSettings(Section):
     upload_directory: str = "upload"
     sentinel: str = "heliograph"
     s3: S3Settings = S3Settings()
+    azure: AzureSettings = AzureSettings()
     local: LocalSettings = LocalSettings()
 
 

@@ -44,6 +44,9 @@ class ObjectStore(ABC):
     profile: str = "s3"
     #: Whether a part's ETag is the hex MD5 of its bytes (true for S3 without KMS, and local).
     part_etag_is_md5: bool = True
+    #: Whether the store reports a part's ETag, to hold against the one the client saw (Azure
+    #: blocks have none: their Content-MD5 is checked by Azure as they arrive).
+    reports_part_etags: bool = True
 
     @abstractmethod
     def check(self) -> dict[str, Any]:

@@ -73,7 +73,8 @@ class DataPlane:
                 f"{what}: the store recorded different bytes (ETag {etag or 'missing'}, "
                 f"MD5 sent {md5}); sending it again"
             )
-        return etag
+        # Where ETags are not MD5s (Azure blocks), the store checked the Content-MD5 sent.
+        return etag if self.etags_are_md5 else md5
 
     async def _slices(
         self, what: str, fd: int, offset: int, size: int, on_bytes: OnBytes
