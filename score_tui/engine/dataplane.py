@@ -149,7 +149,8 @@ def store_error(what: str, response: httpx.Response) -> TransferError:
     reason = server_message(response)
     if status == 403:
         return UrlRefused(f"{what}: the object store refused the URL ({reason})")
-    if status == 400 and ("BadDigest" in reason or "InvalidDigest" in reason):
+    if status == 400 and any(word in reason.lower() for word in ("digest", "md5")):
+        # S3 BadDigest/InvalidDigest, Azure Md5Mismatch, Azurite "contentMD5 doesn't match"
         return ChecksumMismatch(f"{what}: the bytes arrived damaged ({reason}); sending again")
     if status == 400 and (not reason or "RequestTimeout" in reason):
         return Retryable(f"{what}: the object store timed out ({reason})")

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import BrokerFactory, s3_storage
+from tests.conftest import BrokerFactory, azure_storage, s3_storage
 from tests.support.broker import BrokerProcess
 from tests.support.song import SongClient, register
 from tests.support.store_proxy import StoreProxy
@@ -34,7 +34,7 @@ WAIT = 120.0
 Proxied = Callable[..., tuple[BrokerProcess, StoreProxy]]
 
 
-@pytest.fixture(params=["local", "moto"])
+@pytest.fixture(params=["local", "moto", "azurite"])
 def proxied(
     request: pytest.FixtureRequest, broker_factory: BrokerFactory, tmp_path: Path
 ) -> Iterator[Proxied]:
@@ -50,9 +50,15 @@ def proxied(
                 {**storage, **storage_extra}, song={"url": "embedded"}, public_url=proxy.url
             )
             proxy.upstream = broker.url
+        elif request.param == "azurite":
+            upstream = request.getfixturevalue("azurite_endpoint")
+            proxy.upstream = upstream.rsplit("/", 1)[0]
+            account = upstream.rsplit("/", 1)[1]
+            storage = azure_storage(f"{proxy.url}/{account}", f"score-{uuid.uuid4().hex[:12]}")
         else:
             proxy.upstream = request.getfixturevalue("moto_endpoint")
             storage = s3_storage(proxy.url, f"score-{uuid.uuid4().hex[:12]}")
+        if request.param != "local":
             broker = broker_factory({**storage, **storage_extra}, song={"url": "embedded"})
         return broker, proxy
 

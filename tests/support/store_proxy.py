@@ -5,6 +5,7 @@ requests and, on demand, damages or stalls them: the failures a flaky link produ
 from __future__ import annotations
 
 import asyncio
+import base64
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,8 +31,12 @@ class Seen:
 
     @property
     def part_number(self) -> int | None:
+        """S3's `partNumber`, or the number at the end of an Azure block id."""
         number = self.query.get("partNumber")
-        return int(number) if number else None
+        if number:
+            return int(number)
+        block = self.query.get("blockid")
+        return int(base64.b64decode(block).decode()[-5:]) if block else None
 
 
 @dataclass
@@ -90,9 +95,10 @@ class StoreProxy:
             await Response("<Error><Code>AccessDenied</Code></Error>", 403)(scope, receive, send)
             return
         headers = {k: v for k, v in request.headers.items() if k.lower() not in DROPPED_HEADERS}
-        target = f"{self.upstream}{request.url.path}"
-        if request.url.query:
-            target += f"?{request.url.query}"
+        # The path and query exactly as sent: a re-encoded path would break SharedKey signatures.
+        target = self.upstream + scope["raw_path"].decode()
+        if scope["query_string"]:
+            target += "?" + scope["query_string"].decode()
         async with httpx.AsyncClient(timeout=120) as client:
             upstream = await client.request(request.method, target, content=body, headers=headers)
         content = upstream.content
