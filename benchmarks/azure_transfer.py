@@ -1,0 +1,131 @@
+"""Upload and download speed of `score-tui --batch` on Azure (Azurite) against the Azure SDK.
+
+In one run, on one Azurite: score-tui through a broker on the `azure` store (blocks with
+Content-MD5, the whole-file MD5 before finalize and after download), and azure-storage-blob's
+own parallel `upload_blob` / `download_blob` (same concurrency) straight to Azurite.
+
+    .venv/bin/python -m benchmarks.azure_transfer [--size-mib 1024] [--repeats 3]
+Needs Azurite under .test-services/ (`scripts/azurite-install`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from azure.storage.blob import BlobClient, BlobServiceClient
+
+from benchmarks.transfer import MIB, Bench, median
+from tests.conftest import AZURITE_ACCOUNT, AZURITE_KEY, azure_storage
+from tests.support.broker import BrokerProcess, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+CONCURRENCY = 6
+
+
+def start_azurite(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    binary = ROOT / ".test-services" / "node_modules" / ".bin" / "azurite-blob"
+    command = [
+        str(binary),
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(port),
+        "--location",
+        str(workdir / "azurite"),
+        "--disableTelemetry",
+        "--skipApiVersionCheck",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process, f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
+        except OSError:
+            if time.monotonic() > deadline:
+                sys.exit("Azurite did not start")
+            time.sleep(0.1)
+
+
+def timed(action) -> float:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    action()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    size = args.size_mib * MIB
+    with tempfile.TemporaryDirectory(prefix="score-azure-bench-") as tmp:
+        workdir = Path(tmp)
+        azurite, endpoint = start_azurite(workdir)
+        bench = Bench(args, workdir)
+        path, md5 = bench.file_of(size, "data.bin")
+        container = f"bench-{uuid.uuid4().hex[:8]}"
+        storage = azure_storage(endpoint, container)
+        broker = BrokerProcess(
+            {"server": {"log_level": "warning", "access_log": False,
+                        "data_directory": str(workdir / "data")},
+             "storage": storage, "song": {"url": "none"}, "auth": {"enabled": False}},
+            workdir / "brokers",
+        ).start()  # fmt: skip
+        service = BlobServiceClient(
+            endpoint, credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY}
+        )
+        blobs = service.get_container_client(container)
+        got = workdir / "got.bin"
+        sdk_up: list[float] = []
+        sdk_down: list[float] = []
+        ours = {"up": [], "down": []}  # type: ignore[var-annotated]
+        try:
+            for _ in range(args.repeats):
+                blob = blobs.get_blob_client(f"sdk-{uuid.uuid4().hex}")
+
+                def upload(blob: BlobClient = blob) -> None:
+                    with open(path, "rb") as source:
+                        blob.upload_blob(source, overwrite=True, max_concurrency=CONCURRENCY,
+                                         length=size)  # fmt: skip
+
+                def download(blob: BlobClient = blob) -> None:
+                    with open(got, "wb") as target:
+                        blob.download_blob(max_concurrency=CONCURRENCY).readinto(target)
+
+                sdk_up.append(timed(upload))
+                sdk_down.append(timed(download))
+                got.unlink()
+                blob.delete_blob()
+                up, down = bench.tui_round_trip(broker, path, md5)
+                ours["up"].append(up)
+                ours["down"].append(down)
+        finally:
+            broker.stop()
+            azurite.terminate()
+            azurite.wait()
+
+    mb = size / 1e6
+    our_up, our_down = median(ours["up"]), median(ours["down"])
+    print(f"\nSize {args.size_mib} MiB, median of {args.repeats} runs, Azurite {endpoint}\n")
+    print("| tool | up MB/s | down MB/s | up: SDK time / ours | down: SDK time / ours |")
+    print("|---|---|---|---|---|")
+    up, down = statistics.median(sdk_up), statistics.median(sdk_down)
+    print(
+        f"| azure-storage-blob ({CONCURRENCY} parallel) | {mb / up:.0f} | {mb / down:.0f} "
+        f"| {up / our_up:.2f}x | {down / our_down:.2f}x |"
+    )
+    print(f"| score-tui | {mb / our_up:.0f} | {mb / our_down:.0f} | 1.00x | 1.00x |")
+
+
+if __name__ == "__main__":
+    main()
