@@ -163,7 +163,8 @@ def test_sigkill_mid_upload_resumes_without_resending_finished_parts(
     assert second.returncode == 0, second.stderr
     resent = put_parts(proxy, object_id)
     assert not finished & set(resent), "finished parts were sent again"
-    assert sorted(resent) == sorted(parts - finished)
+    # Each unfinished part is sent (a retry may send one twice); no finished part is.
+    assert set(resent) == parts - finished
     assert len(sent_before - finished) <= 2, "at most the parts in flight are redone"
 
     publish(broker, analysis_id)
@@ -212,7 +213,9 @@ def test_sigkill_mid_download_resumes_and_reverifies(
     second = tui.run("download", "--object-id", object_id, "--output-dir", str(out))
     assert second.returncode == 0, second.stderr
     fetched = get_parts(proxy, object_id)
-    assert sorted(fetched) == sorted((set(range(1, 9)) - finished) | {damaged})
+    # Every unfinished part and the damaged one are fetched (a retry may fetch one twice); no
+    # other finished part is.
+    assert set(fetched) == (set(range(1, 9)) - finished) | {damaged}
     assert (out / "f.vcf").read_bytes() == content_150mb
     assert os.listdir(out) == ["f.vcf"]
 
