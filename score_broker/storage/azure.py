@@ -76,7 +76,6 @@ class AzureStore(ObjectStore):
             if hasattr(self.service.credential, "account_key")
             else ""
         )
-        self._sas = sas_token
         self.data = self.service.get_container_client(data_container)
         self.state = self.service.get_container_client(state_container)
 
