@@ -11,10 +11,7 @@ Needs Azurite under .test-services/ (`scripts/azurite-install`).
 from __future__ import annotations
 
 import argparse
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -23,37 +20,11 @@ from pathlib import Path
 from azure.storage.blob import BlobClient, BlobServiceClient
 
 from benchmarks.transfer import MIB, Bench, median
-from tests.conftest import AZURITE_ACCOUNT, AZURITE_KEY, azure_storage
-from tests.support.broker import BrokerProcess, free_port
+from tests.conftest import azure_storage
+from tests.support.azurite import ACCOUNT, KEY, running_azurite
+from tests.support.broker import BrokerProcess
 
-ROOT = Path(__file__).resolve().parent.parent
 CONCURRENCY = 6
-
-
-def start_azurite(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    binary = ROOT / ".test-services" / "node_modules" / ".bin" / "azurite-blob"
-    command = [
-        str(binary),
-        "--blobHost",
-        "127.0.0.1",
-        "--blobPort",
-        str(port),
-        "--location",
-        str(workdir / "azurite"),
-        "--disableTelemetry",
-        "--skipApiVersionCheck",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process, f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
-        except OSError:
-            if time.monotonic() > deadline:
-                sys.exit("Azurite did not start")
-            time.sleep(0.1)
 
 
 def timed(action) -> float:  # type: ignore[no-untyped-def]
@@ -68,9 +39,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     size = args.size_mib * MIB
-    with tempfile.TemporaryDirectory(prefix="score-azure-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="score-azure-bench-") as tmp,
+        running_azurite(Path(tmp) / "azurite") as endpoint,
+    ):
         workdir = Path(tmp)
-        azurite, endpoint = start_azurite(workdir)
         bench = Bench(args, workdir)
         path, md5 = bench.file_of(size, "data.bin")
         container = f"bench-{uuid.uuid4().hex[:8]}"
@@ -82,7 +55,7 @@ def main() -> None:
             workdir / "brokers",
         ).start()  # fmt: skip
         service = BlobServiceClient(
-            endpoint, credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY}
+            endpoint, credential={"account_name": ACCOUNT, "account_key": KEY}
         )
         blobs = service.get_container_client(container)
         got = workdir / "got.bin"
@@ -111,8 +84,6 @@ def main() -> None:
                 ours["down"].append(down)
         finally:
             broker.stop()
-            azurite.terminate()
-            azurite.wait()
 
     mb = size / 1e6
     our_up, our_down = median(ours["up"]), median(ours["down"])

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +19,8 @@ import pytest
 from moto.s3.models import FakeKey
 from moto.server import ThreadedMotoServer
 
-from tests.support.broker import BrokerProcess, free_port
+from tests.support.azurite import ACCOUNT, KEY, running_azurite
+from tests.support.broker import BrokerProcess
 from tests.support.score_client import ScoreClient
 from tests.support.tui import Tui
 
@@ -74,46 +73,11 @@ def ceph_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         subprocess.run([str(script), "stop", str(directory)], stdin=subprocess.DEVNULL, check=False)
 
 
-#: Azurite's well-known development account.
-AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
-
-
 @pytest.fixture(scope="session")
 def azurite_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Azurite's blob service (installed by `scripts/test` under .test-services/)."""
-    binary = ROOT / ".test-services" / "node_modules" / ".bin" / "azurite-blob"
-    port = free_port()
-    location = tmp_path_factory.mktemp("azurite")
-    command = [
-        str(binary),
-        "--blobHost",
-        "127.0.0.1",
-        "--blobPort",
-        str(port),
-        "--location",
-        str(location),
-        "--disableTelemetry",
-        "--skipApiVersionCheck",
-    ]
-    with open(location / "azurite.log", "wb") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((location / "azurite.log").read_text()) from None
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/{AZURITE_ACCOUNT}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with running_azurite(tmp_path_factory.mktemp("azurite")) as endpoint:
+        yield endpoint
 
 
 def azure_storage(endpoint: str, container: str) -> dict[str, Any]:
@@ -121,8 +85,8 @@ def azure_storage(endpoint: str, container: str) -> dict[str, Any]:
         "backend": "azure",
         "azure": {
             "account_url": endpoint,
-            "account_name": AZURITE_ACCOUNT,
-            "account_key": AZURITE_KEY,
+            "account_name": ACCOUNT,
+            "account_key": KEY,
             "data_container": container,
             "state_container": f"{container}-state",
             "create_containers": True,
