@@ -148,13 +148,13 @@ def _storage_for(backend: str, request: pytest.FixtureRequest, directory: Path) 
     return s3_storage(endpoint, bucket)
 
 
-@pytest.fixture(params=["local", "moto", "ceph"])
+@pytest.fixture(params=["local", "moto", "ceph", "azurite"])
 def storage(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     """A fresh [storage] table on each backend: a new directory or new buckets."""
     return _storage_for(request.param, request, tmp_path / "store")
 
 
-@pytest.fixture(params=["local", "ceph"])
+@pytest.fixture(params=["local", "ceph", "azurite"])
 def enforcing_storage(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
     """Backends that really check signatures, expiry and Content-MD5 (moto does not)."""
     return _storage_for(request.param, request, tmp_path / "store")
