@@ -70,6 +70,7 @@ def build_store(settings: Settings) -> ObjectStore:
             account_key=azure.account_key,
             connection_string=azure.connection_string,
             sas_token=azure.sas_token,
+            whole_blob_uploads=azure.upload_flow == "blob",
         )
         if azure.create_containers:
             blob_store.create_containers()

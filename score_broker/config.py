@@ -73,6 +73,10 @@ class AzureSettings(Section):
     #: Empty means the data container.
     state_container: str = ""
     create_containers: bool = False
+    #: "blocks": each part is a block with its own Put Block URL (score-tui, and any client of
+    #: Score's S3-shaped flow). "blob": one SAS for the whole blob, as Score's Azure server
+    #: hands out; what the Java score-client needs when `/profile` says `az`.
+    upload_flow: Literal["blocks", "blob"] = "blocks"
 
 
 class LocalSettings(Section):

@@ -1,11 +1,18 @@
-"""The upload flow of Score's S3 backend: initiate, finish parts, finalize, status, cancel."""
+"""The upload flow of Score's S3 backend: initiate, finish parts, finalize, status, cancel.
+
+On stores with `whole_object_uploads` (Azure's `blob` flow) an upload is Score's Azure one:
+one part, one URL for the whole object, the upload id equal to the object id. The flow's calls
+still work (finish-part records the client's MD5, finalize checks the object's size and MD5),
+but a client that never makes them, as the Java score-client on Azure, still leaves a readable
+object.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import logging
 
-from score_broker.errors import InvalidRequest, NotFound, ObjectExists
+from score_broker.errors import ChecksumMismatch, InvalidRequest, NotFound, ObjectExists
 from score_broker.services import validation
 from score_broker.services.models import (
     CompletedPart,
@@ -34,8 +41,15 @@ class UploadService:
         self.planner = planner
         self.url_expiry = url_expiry
 
+    @property
+    def whole_object(self) -> bool:
+        return self.store.whole_object_uploads
+
     def _sign_parts(self, spec: ObjectSpecification) -> None:
         key = spec.object_key
+        if self.whole_object:
+            spec.parts[0].url = self.store.sign_object_upload(key, self.url_expiry)
+            return
         for part in spec.parts:
             part.url = self.store.sign_upload_part(
                 key, spec.upload_id, part.part_number, part.offset, part.part_size, self.url_expiry
@@ -68,7 +82,7 @@ class UploadService:
         validation.object_id(object_id)
         validation.file_size(file_size)
         object_md5 = validation.md5_hex(md5) if md5 else None
-        if not overwrite and self.state.final_exists(object_id):
+        if not overwrite and self.is_finalized(object_id):
             raise ObjectExists(
                 f"Attempted to overwrite object id {object_id}: it is already uploaded; "
                 "pass overwrite=true to replace it."
@@ -77,11 +91,15 @@ class UploadService:
         for old in self.state.upload_ids(object_id):
             self.store.abort_multipart(key, old)
             self.state.delete_upload(object_id, old)
-        upload_id = self.store.create_multipart(key)
-        parts = [
-            Part(part_number=p.number, part_size=p.size, offset=p.offset)
-            for p in self.planner.divide(0, file_size)
-        ]
+        if self.whole_object:
+            upload_id = object_id
+            parts = [Part(part_number=1, part_size=file_size, offset=0, md5=object_md5)]
+        else:
+            upload_id = self.store.create_multipart(key)
+            parts = [
+                Part(part_number=p.number, part_size=p.size, offset=p.offset)
+                for p in self.planner.divide(0, file_size)
+            ]
         spec = ObjectSpecification(
             object_key=key,
             object_id=object_id,
@@ -115,6 +133,11 @@ class UploadService:
             raise InvalidRequest(
                 f"Part {part_number} does not exist: the upload has parts 1 to {len(spec.parts)}."
             )
+        if self.whole_object:
+            # The object appears only once the client commits it: finalize checks it then.
+            self.state.unmark_part(object_id, spec.upload_id, part_number)
+            self.state.mark_part(object_id, spec.upload_id, CompletedPart(1, md5_hex, md5_hex))
+            return
         planned = spec.parts[part_number - 1]
         stored = self.store.get_part(spec.object_key, spec.upload_id, part_number)
         if stored is None or (
@@ -155,6 +178,9 @@ class UploadService:
             if final is not None and final.upload_id == upload_id:
                 return  # already finalized, by this broker or another replica
             raise NotFound(f"Upload {upload_id} of object {object_id} is not in progress.")
+        if self.whole_object:
+            self._finalize_whole_object(spec)
+            return
         done = self.state.completed_parts(object_id, upload_id)
         missing = [p.part_number for p in spec.parts if p.part_number not in done]
         if missing:
@@ -187,6 +213,31 @@ class UploadService:
         self.state.delete_upload(object_id, upload_id)
         log.info("upload %s of %s finalized", upload_id, object_id)
 
+    def _finalize_whole_object(self, spec: ObjectSpecification) -> None:
+        """Record an object the client wrote whole, once it is there with the planned size."""
+        head = self.store.head(spec.object_key)
+        if head is None or head.size != spec.object_size:
+            found = "nothing" if head is None else f"{head.size} bytes"
+            raise InvalidRequest(
+                f"Object cannot be finalized: the store holds {found} for {spec.object_id}, "
+                f"not {spec.object_size} bytes; upload the file again."
+            )
+        if head.md5 and spec.object_md5 and head.md5 != spec.object_md5:
+            raise ChecksumMismatch(
+                f"The stored object's MD5 is {head.md5}, not the declared {spec.object_md5}; "
+                "upload the file again."
+            )
+        final = spec.copy()
+        final.object_md5 = spec.object_md5 or head.md5
+        # Downloads go in planned parts, as Score's Azure download does (no part MD5s known).
+        final.parts = [
+            Part(part_number=p.number, part_size=p.size, offset=p.offset)
+            for p in self.planner.divide(0, spec.object_size)
+        ]
+        self.state.save_final(final)
+        self.state.delete_upload(spec.object_id, spec.upload_id)
+        log.info("upload of %s finalized (written whole)", spec.object_id)
+
     def progress(self, object_id: str, file_size: int) -> UploadProgress:
         """The upload in progress with fresh part URLs; finished parts carry `sourceMd5`."""
         spec = self._current_spec(object_id, file_size)
@@ -203,7 +254,10 @@ class UploadService:
 
     def is_finalized(self, object_id: str) -> bool:
         validation.object_id(object_id)
-        return self.state.final_exists(object_id)
+        if self.state.final_exists(object_id):
+            return True
+        # Written whole by a client that never finalizes (score-client on Azure), as Score sees it.
+        return self.whole_object and self.store.head(self.state.object_key(object_id)) is not None
 
     def cancel(self, object_id: str) -> None:
         """Abort the upload in progress and drop its state."""

@@ -5,6 +5,9 @@ length for every part), and its URL is a short-lived SAS for Put Block on that o
 only. Azure checks each block's Content-MD5; finalize commits the block list in part order and
 records the declared MD5 as the blob's Content-MD5. Upload state lives in the state container
 with the same layout as on S3, so replicas share it.
+
+With `whole_blob_uploads` an upload is instead one part whose URL is a create-and-write SAS of
+the blob, as on Score's Azure backend: the Java score-client writes it with the Azure SDK.
 """
 
 from __future__ import annotations
@@ -57,7 +60,9 @@ class AzureStore(ObjectStore):
         account_key: str = "",
         connection_string: str = "",
         sas_token: str = "",
+        whole_blob_uploads: bool = False,
     ) -> None:
+        self.whole_object_uploads = whole_blob_uploads
         if connection_string:
             self.service = BlobServiceClient.from_connection_string(connection_string)
         elif account_key:
@@ -147,6 +152,10 @@ class AzureStore(ObjectStore):
         url = self._blob_url(key, BlobSasPermissions(write=True), expires_in)
         encoded = base64.b64encode(block_name(upload_id, part_number).encode()).decode()
         return f"{url}&comp=block&blockid={quote(encoded, safe='')}"
+
+    def sign_object_upload(self, key: str, expires_in: int) -> str:
+        # Create and write: the Azure SDK puts blocks and the block list (or one Put Blob).
+        return self._blob_url(key, BlobSasPermissions(create=True, write=True), expires_in)
 
     def get_part(self, key: str, upload_id: str, part_number: int) -> StoredPart | None:
         wanted = block_name(upload_id, part_number)

@@ -47,6 +47,9 @@ class ObjectStore(ABC):
     #: Whether the store reports a part's ETag, to hold against the one the client saw (Azure
     #: blocks have none: their Content-MD5 is checked by Azure as they arrive).
     reports_part_etags: bool = True
+    #: Whether an upload is one PUT of the whole object to `sign_object_upload`'s URL, as on
+    #: Score's Azure backend (one part; finish-part records nothing; finalize finds the object).
+    whole_object_uploads: bool = False
 
     @abstractmethod
     def check(self) -> dict[str, Any]:
@@ -61,6 +64,10 @@ class ObjectStore(ABC):
         self, key: str, upload_id: str, part_number: int, offset: int, size: int, expires_in: int
     ) -> str:
         """A URL on which the client PUTs the `size` bytes of part `part_number` (at `offset`)."""
+
+    def sign_object_upload(self, key: str, expires_in: int) -> str:
+        """A URL to write the whole object `key` (stores with `whole_object_uploads`)."""
+        raise NotImplementedError
 
     @abstractmethod
     def get_part(self, key: str, upload_id: str, part_number: int) -> StoredPart | None:

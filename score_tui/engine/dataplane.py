@@ -58,6 +58,9 @@ class DataPlane:
             "Content-MD5": hex_to_base64(md5),
             "User-Agent": USER_AGENT,
         }
+        if not self.etags_are_md5 and "comp=block" not in url:
+            # A whole-blob SAS (Score's Azure flow): the PUT is a Put Blob, which must say so.
+            headers["x-ms-blob-type"] = "BlockBlob"
         try:
             response = await self._http.put(
                 url, content=self._slices(what, fd, offset, size, on_bytes), headers=headers
