@@ -1,11 +1,19 @@
-"""`score-tui`: the transfer manager's entry point (`--batch COMMAND` runs without the UI)."""
+"""`score-tui`: the terminal UI (`--demo`: on an embedded broker); `--batch COMMAND`: headless."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from score_tui import __version__
+from score_tui.config import ConfigError, Overrides, Settings, load, state_dir
+
+if TYPE_CHECKING:
+    from score_tui.demo import EmbeddedBroker
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -16,6 +24,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"score-tui {__version__}")
     parser.add_argument("--batch", action="store_true", help="run a command without the UI")
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="start an embedded broker with a demo study and open the UI on it",
+    )
+    parser.add_argument("--demo-dir", type=Path, help="the demo broker's directory")
+    parser.add_argument("--demo-port", type=int, help="the demo broker's port (default 18087)")
+    parser.add_argument("--profile", help="the broker profile of the config file to use")
+    parser.add_argument("--server-url", help="the broker (Score server) URL [STORAGE_URL]")
+    parser.add_argument("--metadata-url", help="the Song URL [METADATA_URL]")
+    parser.add_argument("--token-file", help="read the access token from this file")
     return parser
 
 
@@ -26,10 +45,85 @@ def main(argv: list[str] | None = None) -> int:
 
         arguments.remove("--batch")
         return batch_main(arguments)
-    _parser().parse_args(arguments)
-    print(
-        "score-tui: the terminal UI is not part of this release yet; "
-        "use `score-tui --batch COMMAND` (see `score-tui --batch --help`).",
-        file=sys.stderr,
+    args = _parser().parse_args(arguments)
+    _log_to_file()
+    try:
+        return _run_app(args)
+    except ConfigError as exc:
+        print(f"score-tui: {exc}", file=sys.stderr)
+        return 2
+
+
+def _log_to_file() -> None:
+    """Log to a file: the screen belongs to the UI."""
+    path = state_dir() / "score-tui.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        filename=path, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    return 2
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _run_app(args: argparse.Namespace) -> int:
+    from score_tui import demo as demo_module
+    from score_tui.app import TransferApp
+
+    use_demo = bool(args.demo)
+    broker: demo_module.EmbeddedBroker | None = None
+    try:
+        while True:
+            overrides = Overrides(
+                profile=args.profile,
+                server_url=args.server_url,
+                metadata_url=args.metadata_url,
+                token_file=args.token_file,
+            )
+            settings = load(overrides)
+            seeded: dict[str, str] = {}
+            if use_demo:
+                if broker is None:
+                    broker = demo_module.EmbeddedBroker(
+                        args.demo_dir or demo_module.default_directory(),
+                        args.demo_port or demo_module.DEFAULT_PORT,
+                    )
+                    print(f"Starting the demo broker in {broker.directory} …", file=sys.stderr)
+                    broker.start()
+                    print("Seeding the demo study …", file=sys.stderr)
+                seeded = demo_module.seed(broker)
+                settings = _demo_settings(settings, broker)
+            app = TransferApp(
+                settings,
+                resume_on_start=settings.resume_on_start,
+                defaults=seeded,
+                demo=use_demo,
+                offer_embedded=not use_demo and not settings.broker_configured,
+            )
+            result = app.run()
+            if result == "embedded":
+                use_demo = True
+            elif result != "restart":
+                return app.return_code or 0
+    except demo_module.DemoError as exc:
+        print(f"score-tui: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if broker is not None:
+            broker.stop()
+
+
+def _demo_settings(settings: Settings, broker: EmbeddedBroker) -> Settings:
+    from score_tui.demo import BANDWIDTH_LIMIT
+
+    engine = settings.engine
+    if engine.bandwidth_limit is None:
+        engine = replace(engine, bandwidth_limit=BANDWIDTH_LIMIT)
+    return replace(
+        settings,
+        profile="demo",
+        server_url=broker.url,
+        metadata_url=f"{broker.url}/song",
+        token=broker.token(),
+        token_source=f"the demo broker's key ({broker.directory / 'data'})",
+        engine=engine,
+        broker_configured=True,
+    )

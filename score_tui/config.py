@@ -18,6 +18,7 @@ from typing import Any
 
 import keyring
 import platformdirs
+import tomli_w
 
 from score_tui.engine.engine import EngineSettings
 
@@ -68,6 +69,10 @@ class Settings:
     token_source: str
     engine: EngineSettings = field(default_factory=EngineSettings)
     config_file: Path = field(default_factory=config_path)
+    #: The terminal UI resumes interrupted transfers when it starts ([tui] resume_on_start).
+    resume_on_start: bool = True
+    #: Whether a broker was named (flag, STORAGE_URL or a profile) rather than defaulted.
+    broker_configured: bool = True
 
     @property
     def journal_path(self) -> Path:
@@ -114,12 +119,8 @@ def load(overrides: Overrides | None = None) -> Settings:
         known = ", ".join(sorted(profiles)) or "none"
         raise ConfigError(f"no profile {name!r} in {path} (profiles: {known})")
     profile = profiles.get(name, {})
-    server_url = (
-        flags.server_url
-        or env.get("STORAGE_URL")
-        or profile.get("server_url")
-        or DEFAULT_SERVER_URL
-    ).rstrip("/")
+    named = flags.server_url or env.get("STORAGE_URL") or profile.get("server_url")
+    server_url = (named or DEFAULT_SERVER_URL).rstrip("/")
     metadata_url = (
         flags.metadata_url
         or env.get("METADATA_URL")
@@ -135,7 +136,51 @@ def load(overrides: Overrides | None = None) -> Settings:
         token_source=source,
         engine=_engine_settings(document.get("transfer", {}), flags),
         config_file=path,
+        resume_on_start=bool(document.get("tui", {}).get("resume_on_start", True)),
+        broker_configured=bool(named),
     )
+
+
+def profile_names() -> list[str]:
+    """The profiles of the config file."""
+    return sorted(read_file(config_path()).get("profiles", {}))
+
+
+def save(
+    *,
+    profile: str,
+    server_url: str | None = None,
+    metadata_url: str | None = None,
+    transfer: dict[str, Any] | None = None,
+    tui: dict[str, Any] | None = None,
+) -> Path:
+    """Write settings into the config file (other keys kept); returns its path.
+
+    `profile` becomes the default profile; a None URL leaves the profile's as it is, an empty
+    one removes it. Written to a temporary file first, then moved into place.
+    """
+    path = config_path()
+    document = read_file(path)
+    document["profile"] = profile
+    table = document.setdefault("profiles", {}).setdefault(profile, {})
+    for key, value in (("server_url", server_url), ("metadata_url", metadata_url)):
+        if value:
+            table[key] = value
+        elif value is not None:
+            table.pop(key, None)
+    for name, values in (("transfer", transfer), ("tui", tui)):
+        if values:
+            section = document.setdefault(name, {})
+            for key, value in values.items():
+                if value is None or value == "":
+                    section.pop(key, None)
+                else:
+                    section[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(tomli_w.dumps(document))
+    os.replace(tmp, path)
+    return path
 
 
 def _engine_settings(table: dict[str, Any], flags: Overrides) -> EngineSettings:

@@ -24,14 +24,7 @@ from score_tui.engine.events import (
     TransferStarted,
 )
 from score_tui.engine.model import Md5State, PartState, State, Transfer
-
-
-def human_size(size: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(size) < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{size} B"
+from score_tui.units import human_size
 
 
 class BatchPrinter:

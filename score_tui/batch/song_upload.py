@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from score_tui.batch.outcome import Outcome
-from score_tui.batch.session import Session
 from score_tui.client.errors import NotFound, TransferError
 from score_tui.engine.hashing import md5_of_file
+from score_tui.workspace import Workspace
 
 SONG_FILE_NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]()]+$")
 FILE_TYPES = {
@@ -73,11 +73,9 @@ class Registration:
     analysis_id: str
     publish: bool
 
-    async def finish(self, outcomes: list[Outcome], session: Session) -> None:
-        if not session.quiet:
-            session.console.print(
-                f"analysis {self.analysis_id} in study {self.study}", highlight=False
-            )
+    async def finish(self, outcomes: list[Outcome], session: Workspace) -> None:
+        """Publish the analysis if asked and every file is done; failures join `outcomes`."""
+        session.note(f"analysis {self.analysis_id} in study {self.study}")
         if not self.publish:
             return
         if any(o.state != "done" for o in outcomes):
@@ -96,14 +94,11 @@ class Registration:
             outcomes.append(Outcome.failed(self.analysis_id, "publish", str(exc)))
             return
         outcomes.append(Outcome(file=self.analysis_id, direction="publish", state="done"))
-        if not session.quiet:
-            session.console.print(
-                f"[green]✓[/] published analysis {self.analysis_id}", highlight=False
-            )
+        session.note(f"[green]✓[/] published analysis {self.analysis_id}")
 
 
 async def register_files(
-    args: argparse.Namespace, session: Session
+    args: argparse.Namespace, session: Workspace
 ) -> tuple[list[tuple[str, Path, str]], Registration]:
     """Submit an analysis holding `--file`s to Song; returns (object id, path, md5) for each."""
     paths = [Path(f) for f in args.file]

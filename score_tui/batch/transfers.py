@@ -13,27 +13,29 @@ from score_tui.batch.manifests import (
 )
 from score_tui.batch.outcome import Outcome
 from score_tui.batch.session import Session
-from score_tui.batch.song_upload import register_files
+from score_tui.batch.song_upload import Registration, register_files
 from score_tui.client.errors import NotFound, TransferError
 from score_tui.client.models import Entity
 from score_tui.engine.model import Direction, State, Transfer
+from score_tui.workspace import Workspace
 
 
-async def upload(args: argparse.Namespace, session: Session) -> list[Outcome]:
-    """`upload --object-id --file [--md5]`, `upload --manifest`, or `upload --study --file...`."""
-    await session.check_storage(args.verify_connection)
+async def plan_upload(
+    args: argparse.Namespace, ws: Workspace
+) -> tuple[list[Outcome], list[Transfer], Registration | None]:
+    """The uploads of `upload`, queued (not started), and the files refused before queueing."""
+    await ws.check_storage(args.verify_connection)
+    analysis: Registration | None = None
     if args.study:
-        entries, analysis = await register_files(args, session)
+        entries, analysis = await register_files(args, ws)
     elif args.manifest:
         text = read_manifest(args.manifest)
         entries = [
             (e.object_id, e.path, e.md5)
             for e in upload_entries(text, args.manifest, Path(args.manifest).parent)
         ]
-        analysis = None
     else:
         entries = [(args.object_id, Path(args.file[0]), args.md5)]
-        analysis = None
     outcomes: list[Outcome] = []
     transfers: list[Transfer] = []
     for object_id, path, md5 in entries:
@@ -46,11 +48,17 @@ async def upload(args: argparse.Namespace, session: Session) -> list[Outcome]:
             )
             continue
         transfer = Transfer(
-            direction=Direction.UPLOAD, object_id=object_id, server_url=session.api.server_url,
+            direction=Direction.UPLOAD, object_id=object_id, server_url=ws.api.server_url,
             path=str(source), file_name=source.name, md5=md5, md5_declared=md5 is not None,
             force=args.force,
         )  # fmt: skip
-        transfers.append(session.queue(transfer))
+        transfers.append(ws.queue(transfer))
+    return outcomes, transfers, analysis
+
+
+async def upload(args: argparse.Namespace, session: Session) -> list[Outcome]:
+    """`upload --object-id --file [--md5]`, `upload --manifest`, or `upload --study --file...`."""
+    outcomes, transfers, analysis = await plan_upload(args, session)
     outcomes += await session.run(transfers)
     if analysis is not None:
         await analysis.finish(outcomes, session)
@@ -59,6 +67,14 @@ async def upload(args: argparse.Namespace, session: Session) -> list[Outcome]:
 
 async def download(args: argparse.Namespace, session: Session) -> list[Outcome]:
     """`download` by object ids, an 11-column manifest, or an analysis of a study."""
+    outcomes, transfers = await plan_download(args, session)
+    return outcomes + await session.run(transfers)
+
+
+async def plan_download(
+    args: argparse.Namespace, session: Workspace
+) -> tuple[list[Outcome], list[Transfer]]:
+    """The downloads of `download`, queued (not started), and the files skipped or refused."""
     output_dir = Path(args.output_dir).absolute()
     if args.analysis_id:
         entities = await session.song.entities(gnosId=args.analysis_id, projectCode=args.study_id)
@@ -81,11 +97,7 @@ async def download(args: argparse.Namespace, session: Session) -> list[Outcome]:
                 entity = await session.song.entity(object_id)
             except TransferError as exc:
                 if args.output_layout == "id":  # Song was asked only for the index: go on
-                    if not session.quiet:
-                        session.console.print(
-                            f"[yellow]![/] {object_id}: no index looked up ({exc})",
-                            soft_wrap=True,
-                        )
+                    session.note(f"[yellow]![/] {object_id}: no index looked up ({exc})")
                     chosen[object_id] = None
                     continue
                 if not isinstance(exc, NotFound):
@@ -138,12 +150,10 @@ async def download(args: argparse.Namespace, session: Session) -> list[Outcome]:
                     error=f"{target} already exists; use --force to overwrite it",
                 )
             )
-            if not session.quiet:
-                session.console.print(
-                    f"[yellow]-[/] {target} already exists; not downloading it again "
-                    "(use --force to overwrite it)",
-                    highlight=False,
-                )
+            session.note(
+                f"[yellow]-[/] {target} already exists; not downloading it again "
+                "(use --force to overwrite it)"
+            )
             continue
         transfer = Transfer(
             direction=Direction.DOWNLOAD, object_id=object_id,
@@ -151,10 +161,10 @@ async def download(args: argparse.Namespace, session: Session) -> list[Outcome]:
             offset=args.offset, length=args.length, force=args.force, validate=args.validate,
         )  # fmt: skip
         transfers.append(session.queue(transfer))
-    return outcomes + await session.run(transfers)
+    return outcomes, transfers
 
 
-async def _add_indexes(chosen: dict[str, Entity | None], session: Session) -> None:
+async def _add_indexes(chosen: dict[str, Entity | None], session: Workspace) -> None:
     """Song bundling: each data file's index from the same analysis joins the download."""
     analyses: dict[str, list[Entity]] = {}
     for entity in list(chosen.values()):
@@ -182,12 +192,11 @@ async def resume(args: argparse.Namespace, session: Session) -> list[Outcome]:
     if here:
         await session.check_storage(verify_connection=False)
     elsewhere = len(unfinished) - len(here)
-    if elsewhere and not session.quiet:
-        session.console.print(
+    if elsewhere:
+        session.note(
             f"{elsewhere} unfinished transfers belong to other brokers; "
-            "give their --server-url to resume them",
-            highlight=False,
+            "give their --server-url to resume them"
         )
-    if not here and not session.quiet:
-        session.console.print("nothing to resume", highlight=False)
+    if not here:
+        session.note("nothing to resume")
     return await session.run([session.engine.adopt(t) for t in here])

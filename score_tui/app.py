@@ -1,0 +1,378 @@
+"""The terminal UI: a subscriber of the engine that shows the queue and controls it.
+
+The queue lives in the journal: the app shows what the journal holds for its broker, resumes
+what was interrupted (a setting), and pauses what is running when it quits. Screen updates read
+memory only (`LiveQueue`), on a timer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import io
+import json
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+from rich.console import Console
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from score_tui.batch.cli import build_parser
+from score_tui.batch.outcome import Outcome
+from score_tui.batch.song_upload import Registration
+from score_tui.batch.transfers import plan_download, plan_upload
+from score_tui.client.errors import TransferError
+from score_tui.config import Settings, state_dir
+from score_tui.engine.engine import Engine
+from score_tui.engine.locks import TransferLock
+from score_tui.engine.model import State, Transfer
+from score_tui.live_queue import LiveQueue, TransferView
+from score_tui.screens.detail import TransferDetailScreen
+from score_tui.screens.help import HelpScreen
+from score_tui.screens.queue import QueueScreen
+from score_tui.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+#: How often changed rows are redrawn, and how often speeds are sampled (seconds).
+REDRAW_INTERVAL = 0.25
+SAMPLE_INTERVAL = 1.0
+#: Finished transfers shown from earlier sessions.
+HISTORY = 200
+UNFINISHED = (State.QUEUED, State.RUNNING, State.PAUSED, State.FAILED)
+
+
+def interrupted_path() -> Path:
+    """The transfers this app paused when it last quit (resumed at the next start)."""
+    return state_dir() / "tui-interrupted.json"
+
+
+class TransferApp(App[str | None]):
+    """score-tui: the queue of uploads and downloads through one broker."""
+
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    TITLE = "score-tui"
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help"),
+        Binding("s", "settings", "Settings"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        resume_on_start: bool = True,
+        defaults: dict[str, str] | None = None,
+        demo: bool = False,
+        offer_embedded: bool = False,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.resume_on_start = resume_on_start
+        #: What the add screens start from: study, analysis, downloads and files directories.
+        self.defaults = defaults or {}
+        #: On the demo's embedded broker, whose URL and token are fixed.
+        self.demo = demo
+        self.offer_embedded = offer_embedded
+        self.live = LiveQueue()
+        self.broker_status = "connecting"
+        self.sub_title = settings.server_url
+        self._stack = contextlib.AsyncExitStack()
+        self._notes = io.StringIO()
+        self._opened = asyncio.Event()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        console = Console(file=self._notes, width=200, color_system=None, highlight=False)
+        self.workspace = await self._stack.enter_async_context(Workspace(self.settings, console))
+        self.engine.events.subscribe(self.live)
+        self._load_journal()
+        await self.push_screen(QueueScreen())
+        self.set_interval(REDRAW_INTERVAL, self.redraw)
+        self.set_interval(SAMPLE_INTERVAL, self.live.tick)
+        self._opened.set()
+        if self.offer_embedded:
+            from score_tui.screens.offer_broker import OfferBrokerScreen
+
+            self.push_screen(OfferBrokerScreen(), self._on_offer)
+        else:
+            self.connect()
+
+    @property
+    def engine(self) -> Engine:
+        return self.workspace.engine
+
+    def _load_journal(self) -> None:
+        journal = self.workspace.journal
+        here = [t for t in journal.transfers() if t.server_url == self.settings.server_url]
+        unfinished = [t for t in here if t.state in UNFINISHED]
+        finished = [t for t in here if t.state == State.DONE][-HISTORY:]
+        shown = sorted(unfinished + finished, key=lambda t: t.created)
+        for transfer in shown:
+            self.engine.adopt(transfer)
+        self.live.load(shown, {t.id: journal.parts(t.id) for t in unfinished})
+
+    @work(exclusive=True, group="connect")
+    async def connect(self) -> None:
+        """Check the broker, then resume what was interrupted (or say what waits)."""
+        try:
+            profile = await self.workspace.check_storage(verify_connection=False)
+        except TransferError as exc:
+            self.broker_status = "unreachable"
+            self.notify(
+                f"{exc}. Check the broker URL in Settings (s).",
+                title="Broker unreachable",
+                severity="error",
+                timeout=10,
+            )
+            return
+        self.broker_status = f"connected ({profile})"
+        self._resume_interrupted()
+
+    def _resume_interrupted(self) -> None:
+        try:
+            paused_at_exit = set(json.loads(interrupted_path().read_text()))
+        except (OSError, ValueError):
+            paused_at_exit = set()
+        waiting = [
+            v.transfer
+            for v in self.live.views.values()
+            if v.transfer.state in (State.QUEUED, State.RUNNING)
+            or (v.transfer.state == State.PAUSED and v.id in paused_at_exit)
+        ]
+        waiting = [t for t in waiting if not TransferLock.held(self.settings.lock_dir, t.id)]
+        if not waiting:
+            return
+        if self.resume_on_start:
+            for transfer in waiting:
+                self.engine.start(transfer.id)
+            self.notify(f"Resuming {len(waiting)} unfinished transfers.", title="Queue")
+        else:
+            self.notify(
+                f"{len(waiting)} unfinished transfers wait; P resumes them all.", title="Queue"
+            )
+
+    async def action_quit(self) -> None:
+        """Pause what is running (the journal keeps it), then leave."""
+        await self._stop_engine()
+        self.exit()
+
+    async def _stop_engine(self) -> None:
+        if not self._opened.is_set() or not hasattr(self, "workspace"):
+            return
+        running = [
+            v.id
+            for v in self.live.views.values()
+            if v.transfer.state in (State.QUEUED, State.RUNNING) and self.engine.is_running(v.id)
+        ]
+        self.engine.halt()
+        await self.engine.wait()
+        with contextlib.suppress(OSError):
+            interrupted_path().parent.mkdir(parents=True, exist_ok=True)
+            interrupted_path().write_text(json.dumps(running))
+        await self._stack.aclose()
+        self._opened.clear()
+
+    async def on_unmount(self) -> None:
+        await self._stop_engine()
+
+    def restart(self) -> None:
+        """Leave so that `score-tui` starts again with the saved settings."""
+        self.run_worker(self._restart(), exclusive=True, group="restart")
+
+    async def _restart(self) -> None:
+        await self._stop_engine()
+        self.exit("restart")
+
+    def _on_offer(self, choice: str | None) -> None:
+        if choice == "embedded":
+            self.run_worker(self._start_embedded(), group="restart")
+        elif choice == "settings":
+            self.action_settings()
+            self.connect()
+        else:
+            self.connect()
+
+    async def _start_embedded(self) -> None:
+        await self._stop_engine()
+        self.exit("embedded")
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def redraw(self) -> None:
+        """Redraw what changed since the last call, and toast what finished."""
+        for transfer in self.live.finished:
+            self._toast(transfer)
+        self.live.finished.clear()
+        notes = self._notes.getvalue().strip()
+        if notes:
+            self._notes.seek(0)
+            self._notes.truncate()
+            for line in notes.splitlines():
+                self.notify(line.lstrip("!- "), title="Note", severity="warning", timeout=8)
+        dirty, self.live.dirty = self.live.dirty, set()
+        parts_dirty, self.live.parts_dirty = self.live.parts_dirty, set()
+        for screen in self.screen_stack:
+            if isinstance(screen, QueueScreen | TransferDetailScreen):
+                screen.redraw(dirty, parts_dirty)
+
+    def _toast(self, transfer: Transfer) -> None:
+        verb = "Uploaded" if transfer.direction == "upload" else "Downloaded"
+        if transfer.state == State.DONE:
+            self.notify(f"{verb} {transfer.file_name}", title="Done", timeout=5)
+        else:
+            self.notify(
+                f"{transfer.file_name}: {transfer.error}",
+                title="Failed",
+                severity="error",
+                timeout=12,
+            )
+
+    # -- control of transfers ----------------------------------------------------------------
+
+    def view(self, transfer_id: str) -> TransferView | None:
+        return self.live.views.get(transfer_id)
+
+    def toggle_pause(self, transfer_id: str) -> None:
+        view = self.view(transfer_id)
+        if view is None:
+            return
+        state = view.transfer.state
+        if self.engine.is_running(transfer_id):
+            self.engine.pause(transfer_id)
+        elif state in (State.PAUSED, State.FAILED, State.QUEUED):
+            self.engine.resume(transfer_id)
+        else:
+            self.notify(f"{view.transfer.file_name} is {state}.", timeout=3)
+
+    def toggle_pause_all(self) -> None:
+        running = [v for v in self.live.views.values() if self.engine.is_running(v.id)]
+        if running:
+            self.engine.pause_all()
+            self.notify(f"Paused {len(running)} transfers.", timeout=3)
+            return
+        waiting = [
+            v
+            for v in self.live.views.values()
+            if v.transfer.state in (State.PAUSED, State.QUEUED)
+            and not TransferLock.held(self.settings.lock_dir, v.id)
+        ]
+        for view in waiting:
+            self.engine.start(view.id)
+        self.notify(f"Resumed {len(waiting)} transfers.", timeout=3)
+
+    def cancel(self, transfer_id: str) -> None:
+        view = self.view(transfer_id)
+        if view is not None and view.transfer.state not in (State.DONE, State.CANCELLED):
+            self.engine.cancel(transfer_id)
+
+    def retry_failed(self) -> None:
+        failed = [v for v in self.live.views.values() if v.transfer.state == State.FAILED]
+        for view in failed:
+            self.engine.start(view.id)
+        self.notify(
+            f"Retrying {len(failed)} failed transfers." if failed else "Nothing has failed.",
+            timeout=3,
+        )
+
+    # -- adding transfers --------------------------------------------------------------------
+
+    def batch_args(self, command: str, **values: object) -> argparse.Namespace:
+        """A batch command's arguments with its defaults, as the batch CLI would parse them."""
+        args = build_parser().parse_args([command])
+        for name, value in values.items():
+            setattr(args, name, value)
+        return args
+
+    @work(group="add")
+    async def add_downloads(self, args: argparse.Namespace) -> None:
+        try:
+            outcomes, transfers = await plan_download(args, self.workspace)
+        except (TransferError, OSError, ValueError) as exc:
+            self.notify(str(exc), title="Cannot download", severity="error", timeout=12)
+            return
+        self._report(outcomes, transfers, "download")
+
+    @work(group="add")
+    async def add_uploads(self, args: argparse.Namespace) -> None:
+        try:
+            outcomes, transfers, registration = await plan_upload(args, self.workspace)
+        except (TransferError, OSError, ValueError) as exc:
+            self.notify(str(exc), title="Cannot upload", severity="error", timeout=12)
+            return
+        self._report(outcomes, transfers, "upload")
+        if registration is not None:
+            await self._publish_when_done(registration, transfers)
+
+    def _report(self, refused: list[Outcome], transfers: list[Transfer], what: str) -> None:
+        for outcome in refused:
+            if outcome.state == "failed":
+                self.notify(
+                    f"{outcome.file}: {outcome.error}",
+                    title="Refused",
+                    severity="error",
+                    timeout=12,
+                )
+        for transfer in transfers:
+            self.engine.start(transfer.id)
+        if transfers:
+            self.notify(f"Queued {len(transfers)} {what}s.", timeout=3)
+
+    async def _publish_when_done(
+        self, registration: Registration, transfers: list[Transfer]
+    ) -> None:
+        await self.engine.wait([t.id for t in transfers])
+        outcomes = [Outcome.of(t) for t in transfers]
+        if any(t.state in (State.PAUSED, State.QUEUED) for t in transfers):
+            self.notify(
+                f"Analysis {registration.analysis_id} is not published: its uploads were paused.",
+                severity="warning",
+            )
+            return
+        await registration.finish(outcomes, self.workspace)
+        for outcome in outcomes:
+            if outcome.direction == "publish" and outcome.state == "failed":
+                self.notify(outcome.error or "", title="Not published", severity="error")
+
+    # -- screens and commands ----------------------------------------------------------------
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_settings(self) -> None:
+        from score_tui.screens.settings import SettingsScreen
+
+        if not isinstance(self.screen, SettingsScreen):
+            self.push_screen(SettingsScreen())
+
+    def open_details(self, transfer_id: str) -> None:
+        if transfer_id in self.live.views:
+            self.push_screen(TransferDetailScreen(transfer_id))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        queue = next((s for s in self.screen_stack if isinstance(s, QueueScreen)), None)
+        if queue is None:
+            return
+        yield SystemCommand("Add download", "Download objects (a)", queue.action_add_download)
+        yield SystemCommand("Add upload", "Upload files (u)", queue.action_add_upload)
+        yield SystemCommand(
+            "Pause or resume", "The selected transfer (p)", queue.action_toggle_pause
+        )
+        yield SystemCommand("Pause or resume all", "Every transfer (P)", queue.action_pause_all)
+        yield SystemCommand("Cancel transfer", "The selected transfer (x)", queue.action_cancel)
+        yield SystemCommand("Retry failed", "Every failed transfer (r)", queue.action_retry)
+        yield SystemCommand("Transfer details", "Parts of the selected transfer (Enter)",
+                            queue.action_details)  # fmt: skip
+        yield SystemCommand("Filter", "Show matching transfers only (/)", queue.action_filter)
+        yield SystemCommand("Settings and login", "Broker, token, limits (s)",
+                            self.action_settings)  # fmt: skip
+        yield SystemCommand("Help", "Keys and what they do (F1, ?)", self.action_help)

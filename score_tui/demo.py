@@ -1,0 +1,267 @@
+"""`score-tui --demo`: an embedded broker with a demo study, to try everything on one machine.
+
+The broker (local storage, embedded Song, authorization on with its generated admin key) runs
+as a child process with its own directory. The first start seeds study DEMO: a few files of
+different sizes, one of them controlled, and a small BAM with its index made with pysam. The
+seed uploads go through the batch CLI, so they are the first entries of the queue.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import platformdirs
+
+from score_tui.config import APP
+
+DEMO_STUDY = "DEMO"
+DEFAULT_PORT = 18087
+MiB = 1024 * 1024
+#: The demo's speed cap unless one is configured: slow enough to watch parts move and pause.
+BANDWIDTH_LIMIT = 20e6
+#: The broker writes its first admin key here (see score_broker.app.ensure_admin_key).
+ADMIN_KEY_FILE = "admin-key"
+
+
+class DemoError(Exception):
+    """The demo cannot start; the message says why and what to do."""
+
+
+def default_directory() -> Path:
+    return Path(platformdirs.user_data_dir(APP)) / "demo"
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+class EmbeddedBroker:
+    """The demo broker: its config, data and store under `directory`, on 127.0.0.1:`port`."""
+
+    def __init__(self, directory: Path, port: int = DEFAULT_PORT) -> None:
+        self.directory = directory.expanduser().absolute()
+        self.port = port
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def config_path(self) -> Path:
+        return self.directory / "broker.toml"
+
+    @property
+    def log_path(self) -> Path:
+        return self.directory / "broker.log"
+
+    @property
+    def pid_path(self) -> Path:
+        return self.directory / "broker.pid"
+
+    def write_config(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        data = self.directory / "data"
+        self.config_path.write_text(
+            "# The demo broker of `score-tui --demo` (rewritten at each start).\n"
+            f'[server]\nhost = "127.0.0.1"\nport = {self.port}\n'
+            f"data_directory = {json.dumps(str(data))}\n\n"
+            '[storage]\nbackend = "local"\n\n'
+            f"[storage.local]\ndirectory = {json.dumps(str(self.directory / 'store'))}\n\n"
+            '[song]\nurl = "embedded"\n\n[auth]\nenabled = true\n'
+        )
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def _running_pid(self) -> int | None:
+        """The pid of this directory's broker from an earlier start, if it still runs."""
+        try:
+            pid = int(self.pid_path.read_text())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+    def start(self, timeout: float = 60) -> None:
+        """Start the broker (or use the one this directory already runs) and wait for it."""
+        if self._running_pid() is not None and self.healthy():
+            return
+        if _port_in_use(self.port):
+            raise DemoError(
+                f"port {self.port} is already in use by another program; "
+                "choose another with --demo-port"
+            )
+        self.write_config()
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "score_broker", "serve", "--config", str(self.config_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        log.close()
+        self.pid_path.write_text(str(self.process.pid))
+        deadline = time.monotonic() + timeout
+        while not self.healthy():
+            if self.process.poll() is not None:
+                tail = self.log_path.read_text(errors="replace").strip().splitlines()[-3:]
+                raise DemoError(
+                    f"the demo broker stopped at start ({' / '.join(tail)}); see {self.log_path}"
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise DemoError(f"the demo broker did not answer in {timeout:.0f} s; see "
+                                f"{self.log_path}")  # fmt: skip
+            time.sleep(0.1)
+
+    def token(self) -> str:
+        path = self.directory / "data" / ADMIN_KEY_FILE
+        try:
+            return path.read_text().strip()
+        except OSError as exc:
+            raise DemoError(
+                f"the demo broker's key {path} cannot be read ({exc.strerror}); "
+                f"remove {self.directory} to start the demo afresh"
+            ) from None
+
+    def stop(self) -> None:
+        """Stop the broker if this process started it."""
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.pid_path.unlink(missing_ok=True)
+        self.process = None
+
+
+# -- the demo study ------------------------------------------------------------------------
+
+
+def write_demo_bam(path: Path, reads: int = 4000, seed: int = 7) -> Path:
+    """A coordinate-sorted BAM on two contigs, a few unmapped reads at the end, and its index."""
+    import pysam
+
+    rng = random.Random(seed)  # noqa: S311 (demo data, not secrets)
+    contigs = [("chr20", 2_000_000), ("chr21", 1_500_000)]
+    header = {
+        "HD": {"VN": "1.6", "SO": "coordinate"},
+        "SQ": [{"SN": name, "LN": length} for name, length in contigs],
+        "RG": [{"ID": "demo", "SM": "NA12878", "PL": "ILLUMINA"}],
+    }
+    with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+        number = 0
+        for tid, (_, length) in enumerate(contigs):
+            for position in sorted(rng.randrange(0, length - 200) for _ in range(reads // 2)):
+                number += 1
+                out.write(_read(out.header, rng, number, tid, position))
+        for _ in range(20):
+            number += 1
+            out.write(_read(out.header, rng, number, -1, -1))
+    pysam.index(str(path))
+    return path
+
+
+def _read(header: Any, rng: random.Random, number: int, tid: int, position: int) -> Any:
+    import pysam
+
+    read = pysam.AlignedSegment(header)
+    read.query_name = f"demo-read-{number:06d}"
+    read.query_sequence = "".join(rng.choice("ACGT") for _ in range(100))
+    read.query_qualities = pysam.qualitystring_to_array("".join(
+        chr(33 + rng.randrange(20, 41)) for _ in range(100)
+    ))  # fmt: skip
+    read.set_tag("RG", "demo")
+    if tid < 0:
+        read.flag = 4
+        read.reference_id = -1
+        read.reference_start = -1
+        return read
+    read.flag = 16 if rng.random() < 0.5 else 0
+    read.reference_id = tid
+    read.reference_start = position
+    read.mapping_quality = rng.choice((60, 60, 60, 30, 0))
+    read.cigarstring = "100M"
+    return read
+
+
+def make_files(directory: Path) -> tuple[list[Path], list[Path]]:
+    """The demo's files: (open ones, controlled ones)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    bam = write_demo_bam(directory / "NA12878.demo.bam")
+    rng = random.Random(11)  # noqa: S311 (demo data, not secrets)
+    sizes = {"cohort-large.bin": 128 * MiB, "cohort-medium.bin": 18 * MiB + 12345}
+    for name, size in sizes.items():
+        (directory / name).write_bytes(rng.randbytes(size))
+    (directory / "README.txt").write_text(
+        "Files of the score-tui demo study DEMO: a BAM with its index, two data files and "
+        "one controlled file.\n"
+    )
+    controlled = directory / "controlled-sample.bin"
+    controlled.write_bytes(rng.randbytes(6 * MiB))
+    opened = [bam, Path(f"{bam}.bai"), *(directory / n for n in sizes), directory / "README.txt"]
+    return opened, [controlled]
+
+
+def seed(broker: EmbeddedBroker) -> dict[str, str]:
+    """Seed study DEMO on the first start; returns what the add screens start from."""
+    marker = broker.directory / "seed.json"
+    if marker.exists():
+        with contextlib.suppress(ValueError):
+            return dict(json.loads(marker.read_text()))
+    files = broker.directory / "files"
+    opened, controlled = make_files(files)
+    token_file = broker.directory / "data" / ADMIN_KEY_FILE
+    analyses = [
+        _upload(broker, token_file, opened, "open"),
+        _upload(broker, token_file, controlled, "controlled"),
+    ]
+    info = {
+        "study": DEMO_STUDY,
+        "analysis": analyses[0],
+        "controlled_analysis": analyses[1],
+        "files": str(files),
+        "downloads": str(broker.directory / "downloads"),
+    }
+    marker.write_text(json.dumps(info, indent=2))
+    return info
+
+
+def _upload(broker: EmbeddedBroker, token_file: Path, paths: list[Path], access: str) -> str:
+    from score_tui.batch.cli import main as batch_main
+
+    out = io.StringIO()
+    arguments = [
+        "--server-url", broker.url, "--token-file", str(token_file), "--quiet", "--json",
+        "upload", "--study", DEMO_STUDY, "--access", access, "--publish",
+        *(a for p in paths for a in ("--file", str(p))),
+    ]  # fmt: skip
+    with contextlib.redirect_stdout(out):
+        status = batch_main(arguments)
+    if status != 0:
+        raise DemoError(f"seeding the demo study failed (exit {status}); see {broker.log_path}")
+    summary = json.loads(out.getvalue())
+    published = [f["file"] for f in summary["files"] if f.get("direction") == "publish"]
+    return str(published[0]) if published else ""

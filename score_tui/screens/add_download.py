@@ -1,0 +1,132 @@
+"""Add a download: object ids, a manifest, or an analysis with its study; where and how."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+
+from score_tui.batch.manifests import is_uuid
+from score_tui.screens.pickers import PathPicker
+
+if TYPE_CHECKING:
+    from score_tui.app import TransferApp
+
+LAYOUTS = [
+    ("by file name", "filename"),
+    ("by analysis (bundle)", "bundle"),
+    ("by object id", "id"),
+]
+
+
+class AddDownloadScreen(ModalScreen[argparse.Namespace | None]):
+    """A form that becomes the arguments of `download`."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    @property
+    def tui(self) -> TransferApp:
+        return cast("TransferApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        defaults = self.tui.defaults
+        with VerticalScroll(classes="form"):
+            yield Static("Add download", classes="title")
+            yield Label("Object ids (space or comma separated)")
+            yield Input(placeholder="e.g. 5b7e…-…", id="object-ids")
+            yield Label("or a manifest file (11 columns, as Song writes it)")
+            with Horizontal(classes="row"):
+                yield Input(placeholder="path/to/manifest.tsv", id="manifest")
+                yield Button("Browse…", id="browse-manifest")
+            yield Label("or an analysis and its study")
+            with Horizontal(classes="row"):
+                yield Input(defaults.get("analysis", ""), placeholder="analysis id", id="analysis")
+                yield Input(defaults.get("study", ""), placeholder="study", id="study")
+            yield Label("Destination directory")
+            with Horizontal(classes="row"):
+                yield Input(defaults.get("downloads", str(Path.cwd())), id="output-dir")
+                yield Button("Browse…", id="browse-dir")
+            with Horizontal(classes="row"):
+                yield Select(LAYOUTS, value="filename", allow_blank=False, id="layout")
+                yield Checkbox("Fetch index (.bai, .crai …)", True, id="index")
+                yield Checkbox("Overwrite existing", False, id="force")
+            yield Static("", id="error", classes="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Download", variant="primary", id="ok")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#object-ids", Input).focus()
+
+    def value(self, field: str) -> str:
+        return self.query_one(f"#{field}", Input).value.strip()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "ok":
+            self.submit()
+        elif event.button.id == "cancel":
+            self.dismiss(None)
+        elif event.button.id == "browse-dir":
+            self.app.push_screen(
+                PathPicker(self.value("output-dir"), directories=True),
+                lambda chosen: self._set("output-dir", chosen),
+            )
+        elif event.button.id == "browse-manifest":
+            self.app.push_screen(
+                PathPicker(str(Path.cwd())), lambda chosen: self._set("manifest", chosen)
+            )
+
+    def _set(self, field: str, chosen: str | None) -> None:
+        if chosen:
+            self.query_one(f"#{field}", Input).value = chosen
+
+    def on_input_submitted(self) -> None:
+        self.submit()
+
+    def submit(self) -> None:
+        error = self.query_one("#error", Static)
+        ids = [i for i in re.split(r"[\s,]+", self.value("object-ids")) if i]
+        manifest, analysis, study = (
+            self.value("manifest"),
+            self.value("analysis"),
+            self.value("study"),
+        )
+        chosen = sum(1 for c in (ids, manifest, analysis) if c)
+        if chosen != 1:
+            error.update("Give object ids, a manifest, or an analysis with its study (just one).")
+            return
+        bad = [i for i in ids if not is_uuid(i)]
+        if bad:
+            error.update(f"{bad[0]} is not an object id (a UUID).")
+            return
+        if analysis and not study:
+            error.update("An analysis needs its study.")
+            return
+        if manifest and not Path(manifest).expanduser().is_file():
+            error.update(f"{manifest} is not a file.")
+            return
+        output_dir = self.value("output-dir") or "."
+        self.dismiss(
+            self.tui.batch_args(
+                "download",
+                object_id=ids or None,
+                manifest=str(Path(manifest).expanduser()) if manifest else None,
+                analysis_id=analysis or None,
+                study_id=study or None,
+                output_dir=str(Path(output_dir).expanduser()),
+                output_layout=self.query_one("#layout", Select).value,
+                index=self.query_one("#index", Checkbox).value,
+                force=self.query_one("#force", Checkbox).value,
+                verify_connection=False,
+            )
+        )
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
