@@ -21,7 +21,7 @@ from score_tui.engine.events import (
     TransferQueued,
     TransferStarted,
 )
-from score_tui.engine.model import Md5State, PartRecord, PartState, State, Transfer
+from score_tui.engine.model import Direction, Md5State, PartRecord, PartState, State, Transfer
 
 #: Speeds are averaged over this many seconds.
 SPEED_WINDOW = 5.0
@@ -186,6 +186,7 @@ def _part_view(part: PartRecord) -> PartView:
 def md5_label(transfer: Transfer) -> str:
     """The MD5 column: what is known of the whole-file check."""
     check = transfer.md5_check
-    if transfer.state == State.DONE and check == Md5State.PENDING:
-        return "ok" if transfer.validate or transfer.direction == "upload" else "skipped"
+    if transfer.state == State.DONE and check == Md5State.PENDING:  # done in an earlier run
+        checked = transfer.direction == Direction.UPLOAD or transfer.checks_whole_file
+        return "ok" if checked else "skipped"
     return check.value

@@ -23,13 +23,12 @@ def summary(live: LiveQueue, broker: str) -> Table:
     grid = Table.grid(padding=(0, 2), expand=True)
     grid.add_column(ratio=1)
     grid.add_column(no_wrap=True)
-    grid.add_column(justify="right", no_wrap=True)
     share = f"{100 * done / total:5.1f}%" if total else "    -"
     grid.add_row(
         ProgressBar(total=max(total, 1), completed=done),
         Text(f"{share}  {human_size(done)} of {human_size(total)}  {human_rate(speed)}"),
-        Text(f"{shown or 'queue empty'} · broker {broker}", style="dim"),
     )
+    grid.add_row(Text(f"{shown or 'queue empty'} · broker {broker}", style="dim"), "")
     return grid
 
 

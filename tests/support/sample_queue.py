@@ -6,6 +6,7 @@ without a broker, so the screens can be compared byte for byte.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from score_tui.app import TransferApp
@@ -48,6 +49,7 @@ def write_sample_journal(path: Path, home: Path) -> list[str]:
             path=str(home / "data" / name),
             file_name=name,
             size=size,
+            md5=hashlib.md5(name.encode(), usedforsecurity=False).hexdigest(),
             state=state,
             error=error,
             id=f"{number:032x}",
