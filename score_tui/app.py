@@ -23,12 +23,14 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from score_tui.batch.cli import build_parser
+from score_tui.batch.manifests import ManifestError
 from score_tui.batch.outcome import Outcome
 from score_tui.batch.song_upload import Registration
 from score_tui.batch.transfers import plan_download, plan_upload
 from score_tui.client.errors import TransferError
 from score_tui.config import Settings, state_dir
 from score_tui.engine.engine import Engine
+from score_tui.engine.journal import Journal
 from score_tui.engine.locks import TransferLock
 from score_tui.engine.model import State, Transfer
 from score_tui.live_queue import LiveQueue, TransferView
@@ -42,14 +44,24 @@ log = logging.getLogger(__name__)
 #: How often changed rows are redrawn, and how often speeds are sampled (seconds).
 REDRAW_INTERVAL = 0.25
 SAMPLE_INTERVAL = 1.0
+#: How often the journal is read for what other processes (a batch run) queued or moved.
+JOURNAL_POLL = 2.0
 #: Finished transfers shown from earlier sessions.
 HISTORY = 200
 UNFINISHED = (State.QUEUED, State.RUNNING, State.PAUSED, State.FAILED)
 
 
 def interrupted_path() -> Path:
-    """The transfers this app paused when it last quit (resumed at the next start)."""
+    """Per broker, the transfers the app paused when it quit (resumed at the next start)."""
     return state_dir() / "tui-interrupted.json"
+
+
+def read_interrupted() -> dict[str, list[str]]:
+    try:
+        found = json.loads(interrupted_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 class TransferApp(App[str | None]):
@@ -86,6 +98,9 @@ class TransferApp(App[str | None]):
         self._stack = contextlib.AsyncExitStack()
         self._notes = io.StringIO()
         self._opened = asyncio.Event()
+        self._reader: Journal | None = None
+        #: Transfers another process (a batch run) queued while the app was open: its own.
+        self._foreign: set[str] = set()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -97,6 +112,7 @@ class TransferApp(App[str | None]):
         await self.push_screen(QueueScreen())
         self.set_interval(REDRAW_INTERVAL, self.redraw)
         self.set_interval(SAMPLE_INTERVAL, self.live.tick)
+        self.set_interval(JOURNAL_POLL, self.sync_journal)
         self._opened.set()
         if self.offer_embedded:
             from score_tui.screens.offer_broker import OfferBrokerScreen
@@ -119,11 +135,42 @@ class TransferApp(App[str | None]):
             self.engine.adopt(transfer)
         self.live.load(shown, {t.id: journal.parts(t.id) for t in unfinished})
 
+    @work(thread=True, exclusive=True, group="journal")
+    def sync_journal(self) -> None:
+        """Read the journal in a thread (its own connection) for other processes' changes."""
+        if self._reader is None:
+            self._reader = Journal(self.settings.journal_path)
+        rows = [t for t in self._reader.transfers() if t.server_url == self.settings.server_url]
+        self.call_from_thread(self._merge_journal, rows)
+
+    def _merge_journal(self, rows: list[Transfer]) -> None:
+        if not self._opened.is_set():
+            return
+        added = []
+        for row in rows:
+            view = self.live.views.get(row.id)
+            if view is None:
+                if row.state != State.CANCELLED:
+                    added.append(self.engine.adopt(row))
+                    self._foreign.add(row.id)
+            elif not self.engine.is_running(row.id):
+                shown = view.transfer
+                if (row.state, row.bytes_done, row.size) != (
+                    shown.state,
+                    shown.bytes_done,
+                    shown.size,
+                ):
+                    shown.state, shown.error = row.state, row.error
+                    shown.size, shown.bytes_done = row.size, row.bytes_done
+                    self.live.dirty.add(row.id)
+        if added:
+            self.live.load(added, {})
+
     @work(exclusive=True, group="connect")
     async def connect(self) -> None:
         """Check the broker, then resume what was interrupted (or say what waits)."""
         try:
-            profile = await self.workspace.check_storage(verify_connection=False)
+            profile = await self.workspace.check_storage(verify_connection=True)
         except TransferError as exc:
             self.broker_status = "unreachable"
             self.notify(
@@ -137,10 +184,7 @@ class TransferApp(App[str | None]):
         self._resume_interrupted()
 
     def _resume_interrupted(self) -> None:
-        try:
-            paused_at_exit = set(json.loads(interrupted_path().read_text()))
-        except (OSError, ValueError):
-            paused_at_exit = set()
+        paused_at_exit = set(read_interrupted().get(self.settings.server_url, []))
         waiting = [
             v.transfer
             for v in self.live.views.values()
@@ -167,18 +211,31 @@ class TransferApp(App[str | None]):
     async def _stop_engine(self) -> None:
         if not self._opened.is_set() or not hasattr(self, "workspace"):
             return
-        running = [
+        # What runs or waits to run now, and what an earlier quit paused and is still paused.
+        interrupted = read_interrupted()
+        earlier = set(interrupted.get(self.settings.server_url, []))
+        waiting = [
             v.id
             for v in self.live.views.values()
-            if v.transfer.state in (State.QUEUED, State.RUNNING) and self.engine.is_running(v.id)
+            if v.id not in self._foreign
+            and (
+                v.transfer.state in (State.QUEUED, State.RUNNING)
+                or (v.transfer.state == State.PAUSED and v.id in earlier)
+            )
         ]
         self.engine.halt()
         await self.engine.wait()
+        interrupted[self.settings.server_url] = waiting
         with contextlib.suppress(OSError):
             interrupted_path().parent.mkdir(parents=True, exist_ok=True)
-            interrupted_path().write_text(json.dumps(running))
-        await self._stack.aclose()
+            interrupted_path().write_text(json.dumps(interrupted))
         self._opened.clear()
+        readers = [w for w in self.workers if w.group == "journal"]
+        if readers:  # (an empty list would mean every worker, this one included)
+            await self.workers.wait_for_complete(readers)
+        if self._reader is not None:
+            self._reader.close()
+        await self._stack.aclose()
 
     async def on_unmount(self) -> None:
         await self._stop_engine()
@@ -240,9 +297,18 @@ class TransferApp(App[str | None]):
     def view(self, transfer_id: str) -> TransferView | None:
         return self.live.views.get(transfer_id)
 
+    def _elsewhere(self, transfer_id: str) -> bool:
+        """Whether another process (a batch run) is moving the transfer; says so if it is."""
+        if self.engine.is_running(transfer_id):
+            return False
+        if not TransferLock.held(self.settings.lock_dir, transfer_id):
+            return False
+        self.notify("Another score-tui process is moving this transfer.", timeout=4)
+        return True
+
     def toggle_pause(self, transfer_id: str) -> None:
         view = self.view(transfer_id)
-        if view is None:
+        if view is None or self._elsewhere(transfer_id):
             return
         state = view.transfer.state
         if self.engine.is_running(transfer_id):
@@ -261,7 +327,10 @@ class TransferApp(App[str | None]):
         waiting = [
             v
             for v in self.live.views.values()
-            if v.transfer.state in (State.PAUSED, State.QUEUED)
+            if (
+                v.transfer.state == State.PAUSED
+                or (v.transfer.state == State.QUEUED and v.id not in self._foreign)
+            )
             and not TransferLock.held(self.settings.lock_dir, v.id)
         ]
         for view in waiting:
@@ -270,7 +339,9 @@ class TransferApp(App[str | None]):
 
     def cancel(self, transfer_id: str) -> None:
         view = self.view(transfer_id)
-        if view is not None and view.transfer.state not in (State.DONE, State.CANCELLED):
+        if view is None or self._elsewhere(transfer_id):
+            return
+        if view.transfer.state not in (State.DONE, State.CANCELLED):
             self.engine.cancel(transfer_id)
 
     def retry_failed(self) -> None:
@@ -291,25 +362,32 @@ class TransferApp(App[str | None]):
             setattr(args, name, value)
         return args
 
-    @work(group="add")
+    @work(group="add", exit_on_error=False)
     async def add_downloads(self, args: argparse.Namespace) -> None:
         try:
             outcomes, transfers = await plan_download(args, self.workspace)
-        except (TransferError, OSError, ValueError) as exc:
-            self.notify(str(exc), title="Cannot download", severity="error", timeout=12)
+        except Exception as exc:  # a bad manifest, Song refusing, the network: say it, go on
+            self._refused("Cannot download", exc)
             return
         self._report(outcomes, transfers, "download")
 
-    @work(group="add")
+    @work(group="add", exit_on_error=False)
     async def add_uploads(self, args: argparse.Namespace) -> None:
         try:
             outcomes, transfers, registration = await plan_upload(args, self.workspace)
-        except (TransferError, OSError, ValueError) as exc:
-            self.notify(str(exc), title="Cannot upload", severity="error", timeout=12)
+        except Exception as exc:
+            self._refused("Cannot upload", exc)
             return
         self._report(outcomes, transfers, "upload")
         if registration is not None:
             await self._publish_when_done(registration, transfers)
+
+    def _refused(self, title: str, error: Exception) -> None:
+        known = isinstance(error, TransferError | ManifestError | OSError | ValueError)
+        if not known:
+            log.exception("adding transfers failed", exc_info=error)
+        message = str(error) if known else f"unexpected error: {error!r} (see the log)"
+        self.notify(message, title=title, severity="error", timeout=12)
 
     def _report(self, refused: list[Outcome], transfers: list[Transfer], what: str) -> None:
         for outcome in refused:

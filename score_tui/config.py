@@ -148,7 +148,7 @@ def profile_names() -> list[str]:
 
 def save(
     *,
-    profile: str,
+    profile: str | None,
     server_url: str | None = None,
     metadata_url: str | None = None,
     transfer: dict[str, Any] | None = None,
@@ -156,18 +156,20 @@ def save(
 ) -> Path:
     """Write settings into the config file (other keys kept); returns its path.
 
-    `profile` becomes the default profile; a None URL leaves the profile's as it is, an empty
-    one removes it. Written to a temporary file first, then moved into place.
+    `profile` becomes the default profile (None: profiles untouched); a None URL leaves the
+    profile's as it is, an empty one removes it. Written to a temporary file first, then moved
+    into place. Raises ConfigError when the file cannot be read or written.
     """
     path = config_path()
     document = read_file(path)
-    document["profile"] = profile
-    table = document.setdefault("profiles", {}).setdefault(profile, {})
-    for key, value in (("server_url", server_url), ("metadata_url", metadata_url)):
-        if value:
-            table[key] = value
-        elif value is not None:
-            table.pop(key, None)
+    if profile is not None:
+        document["profile"] = profile
+        table = document.setdefault("profiles", {}).setdefault(profile, {})
+        for key, value in (("server_url", server_url), ("metadata_url", metadata_url)):
+            if value:
+                table[key] = value
+            elif value is not None:
+                table.pop(key, None)
     for name, values in (("transfer", transfer), ("tui", tui)):
         if values:
             section = document.setdefault(name, {})
@@ -176,10 +178,13 @@ def save(
                     section.pop(key, None)
                 else:
                     section[key] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_text(tomli_w.dumps(document))
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}")
+        tmp.write_text(tomli_w.dumps(document))
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from None
     return path
 
 

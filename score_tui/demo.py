@@ -90,18 +90,24 @@ class EmbeddedBroker:
         except httpx.HTTPError:
             return False
 
-    def _running_pid(self) -> int | None:
-        """The pid of this directory's broker from an earlier start, if it still runs."""
+    def _running(self) -> tuple[int, int] | None:
+        """The pid and port of this directory's broker from an earlier start, if it runs."""
         try:
-            pid = int(self.pid_path.read_text())
+            pid, port = (int(word) for word in self.pid_path.read_text().split())
             os.kill(pid, 0)
         except (OSError, ValueError):
             return None
-        return pid
+        return pid, port
 
     def start(self, timeout: float = 60) -> None:
         """Start the broker (or use the one this directory already runs) and wait for it."""
-        if self._running_pid() is not None and self.healthy():
+        running = self._running()
+        if running is not None and running[1] != self.port:
+            raise DemoError(
+                f"the demo broker of {self.directory} already runs on port {running[1]} "
+                f"(process {running[0]}); use --demo-port {running[1]}, or stop it"
+            )
+        if running is not None and self.healthy():
             return
         if _port_in_use(self.port):
             raise DemoError(
@@ -118,7 +124,7 @@ class EmbeddedBroker:
             start_new_session=True,
         )
         log.close()
-        self.pid_path.write_text(str(self.process.pid))
+        self.pid_path.write_text(f"{self.process.pid} {self.port}")
         deadline = time.monotonic() + timeout
         while not self.healthy():
             if self.process.poll() is not None:
@@ -228,24 +234,23 @@ def make_files(directory: Path) -> tuple[list[Path], list[Path]]:
 def seed(broker: EmbeddedBroker) -> dict[str, str]:
     """Seed study DEMO on the first start; returns what the add screens start from."""
     marker = broker.directory / "seed.json"
-    if marker.exists():
-        with contextlib.suppress(ValueError):
-            return dict(json.loads(marker.read_text()))
+    info: dict[str, str] = {}
+    with contextlib.suppress(OSError, ValueError):
+        info = dict(json.loads(marker.read_text()))
     files = broker.directory / "files"
+    if "analysis" in info and "controlled_analysis" in info:
+        return info
+    info.update(study=DEMO_STUDY, files=str(files), downloads=str(broker.directory / "downloads"))
     opened, controlled = make_files(files)
     token_file = broker.directory / "data" / ADMIN_KEY_FILE
-    analyses = [
-        _upload(broker, token_file, opened, "open"),
-        _upload(broker, token_file, controlled, "controlled"),
-    ]
-    info = {
-        "study": DEMO_STUDY,
-        "analysis": analyses[0],
-        "controlled_analysis": analyses[1],
-        "files": str(files),
-        "downloads": str(broker.directory / "downloads"),
-    }
-    marker.write_text(json.dumps(info, indent=2))
+    # Each step is recorded as it ends: a seed cut short goes on where it stopped.
+    for key, paths, access in (
+        ("analysis", opened, "open"),
+        ("controlled_analysis", controlled, "controlled"),
+    ):
+        if key not in info:
+            info[key] = _upload(broker, token_file, paths, access)
+            marker.write_text(json.dumps(info, indent=2))
     return info
 
 
@@ -254,7 +259,8 @@ def _upload(broker: EmbeddedBroker, token_file: Path, paths: list[Path], access:
 
     out = io.StringIO()
     arguments = [
-        "--server-url", broker.url, "--token-file", str(token_file), "--quiet", "--json",
+        "--server-url", broker.url, "--metadata-url", f"{broker.url}/song",
+        "--token-file", str(token_file), "--quiet", "--json",
         "upload", "--study", DEMO_STUDY, "--access", access, "--publish",
         *(a for p in paths for a in ("--file", str(p))),
     ]  # fmt: skip

@@ -19,7 +19,7 @@ from score_tui.engine.engine import Engine
 from score_tui.engine.hashing import normalized_md5
 from score_tui.engine.journal import Journal
 from score_tui.engine.locks import TransferLock
-from score_tui.engine.model import Direction, State, Transfer, file_stamp
+from score_tui.engine.model import Direction, Transfer, file_stamp
 
 
 class Workspace:
@@ -72,14 +72,15 @@ class Workspace:
         known = self.journal.unfinished(
             transfer.direction, transfer.server_url, transfer.object_id, transfer.path
         )
+        if known is not None:  # the object the engine (and the UI) already show, if any
+            known = self.engine.known(known.id) or known
         busy = known is not None and TransferLock.held(self.settings.lock_dir, known.id)
         if known is not None and (busy or self._same_request(known, transfer)):
             known.force = transfer.force
             known.validate = transfer.validate
             return self.engine.adopt(known)
         if known is not None:  # superseded: another MD5 or range, or the file changed
-            known.state, known.error = State.CANCELLED, "superseded by a new request"
-            self.journal.save(known)
+            self.engine.supersede(known, "superseded by a new request")
             if known.temp_path:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(known.temp_path)

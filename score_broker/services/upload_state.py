@@ -105,3 +105,6 @@ class UploadState:
 
     def final_exists(self, object_id: str) -> bool:
         return self.store.state_exists(self._final_key(object_id))
+
+    def delete_final(self, object_id: str) -> None:
+        self.store.delete_state([self._final_key(object_id)])

@@ -92,6 +92,9 @@ class UploadService:
             self.store.abort_multipart(key, old)
             self.state.delete_upload(object_id, old)
         if self.whole_object:
+            # The client's write replaces the object at once (no commit step to wait for):
+            # the old record must not describe the new bytes.
+            self.state.delete_final(object_id)
             upload_id = object_id
             parts = [Part(part_number=1, part_size=file_size, offset=0, md5=object_md5)]
         else:

@@ -96,6 +96,16 @@ class Engine:
     def transfer(self, transfer_id: str) -> Transfer:
         return self._transfers[transfer_id]
 
+    def known(self, transfer_id: str) -> Transfer | None:
+        """The engine's own object for a transfer, if it has taken it on."""
+        return self._transfers.get(transfer_id)
+
+    def supersede(self, transfer: Transfer, reason: str) -> None:
+        """Cancel a transfer that is not running because a new request replaces it."""
+        transfer.state, transfer.error = State.CANCELLED, reason
+        self.journal.save(transfer)
+        self.events.publish(TransferChanged(transfer, State.CANCELLED))
+
     def is_running(self, transfer_id: str) -> bool:
         """Whether the transfer has parts in flight or is being prepared or finished."""
         return transfer_id in self._tasks

@@ -30,6 +30,10 @@ class SettingsScreen(ModalScreen[None]):
         s = self.tui.settings
         demo = self.tui.demo
         limit = s.engine.bandwidth_limit
+        self.initial_bandwidth = f"{limit / 1e6:g}MB/s" if limit else ""
+        # A Song URL derived from the broker's stays empty, so it follows a new broker URL.
+        derived = s.metadata_url == f"{s.server_url}/song"
+        self.initial_metadata_url = "" if derived else s.metadata_url
         profiles = ", ".join(config.profile_names()) or "none yet"
         with VerticalScroll(classes="form"):
             yield Static("Settings and login", classes="title")
@@ -37,8 +41,8 @@ class SettingsScreen(ModalScreen[None]):
             yield Input(s.profile, id="profile", disabled=demo)
             yield Label("Broker URL")
             yield Input(s.server_url, id="server-url", disabled=demo)
-            yield Label("Song URL")
-            yield Input(s.metadata_url, id="metadata-url", disabled=demo)
+            yield Label("Song URL (empty: the broker's embedded Song, <broker URL>/song)")
+            yield Input(self.initial_metadata_url, id="metadata-url", disabled=demo)
             yield Label(f"Access token (now: {mask(s.token)}, from {s.token_source})")
             with Horizontal(classes="row"):
                 yield Input(placeholder="paste a new token", password=True, id="token",
@@ -50,7 +54,7 @@ class SettingsScreen(ModalScreen[None]):
                     yield Input(str(s.engine.concurrency), id="concurrency", type="integer")
                 with Vertical():
                     yield Label("Bandwidth cap (e.g. 50MB/s; empty: none)")
-                    yield Input(f"{limit / 1e6:g}MB/s" if limit else "", id="bandwidth")
+                    yield Input(self.initial_bandwidth, id="bandwidth")
             yield Static(
                 "Part size: planned by the broker, as Score does ([storage] part_size).",
                 classes="hint",
@@ -82,6 +86,7 @@ class SettingsScreen(ModalScreen[None]):
         self.save()
 
     def save(self) -> None:
+        """Write what was changed (only that), apply the bandwidth cap, restart if needed."""
         s = self.tui.settings
         error = self.query_one("#error", Static)
         try:
@@ -95,27 +100,51 @@ class SettingsScreen(ModalScreen[None]):
             return
         profile = self.value("profile") or s.profile
         server_url = self.value("server-url").rstrip("/")
+        metadata_url = self.value("metadata-url").rstrip("/")
         if not server_url.startswith(("http://", "https://")):
             error.update("The broker URL must start with http:// or https://.")
             return
-        resume = self.query_one("#resume", Checkbox).value
-        demo = self.tui.demo
-        path = config.save(
-            profile=s.profile if demo else profile,
-            server_url=None if demo else server_url,
-            metadata_url=None if demo else self.value("metadata-url"),
-            transfer={"concurrency": concurrency, "bandwidth_limit": self.value("bandwidth")},
-            tui={"resume_on_start": resume},
-        )
-        self.tui.engine.set_bandwidth_limit(rate)
+        if metadata_url and not metadata_url.startswith(("http://", "https://")):
+            error.update("The Song URL must start with http:// or https://, or stay empty.")
+            return
+        changed = {
+            key: value
+            for key, value, before in (
+                ("profile", profile, s.profile),
+                ("server_url", server_url, s.server_url),
+                ("metadata_url", metadata_url, self.initial_metadata_url),
+                ("concurrency", concurrency, s.engine.concurrency),
+                ("bandwidth_limit", self.value("bandwidth"), self.initial_bandwidth),
+                ("resume_on_start", self.query_one("#resume", Checkbox).value, s.resume_on_start),
+            )
+            if value != before
+        }
         token = self.value("token")
-        if token:
-            where = config.save_token(profile, token)
-            self.notify(f"Token saved in {where}.", title="Login", timeout=8)
-        self.notify(f"Saved to {path}.", timeout=4)
+        demo = self.tui.demo
+        broker_changed = not demo and bool({"profile", "server_url", "metadata_url"} & set(changed))
+        # Only changed fields are written: switching to another profile with the URLs untouched
+        # keeps that profile's own URLs, and the demo's defaults never reach the file.
+        try:
+            if changed:
+                path = config.save(
+                    profile=profile if broker_changed else None,
+                    server_url=changed.get("server_url"),
+                    metadata_url=changed.get("metadata_url"),
+                    transfer={
+                        k: changed[k] for k in ("concurrency", "bandwidth_limit") if k in changed
+                    },
+                    tui={k: changed[k] for k in ("resume_on_start",) if k in changed},
+                )
+                self.notify(f"Saved to {path}.", timeout=4)
+            if token and not demo:
+                where = config.save_token(profile, token)
+                self.notify(f"Token saved in {where}.", title="Login", timeout=8)
+        except (ConfigError, OSError) as exc:
+            error.update(str(exc))
+            return
+        self.tui.engine.set_bandwidth_limit(rate)
         self.dismiss(None)
-        reconnect = (profile, server_url) != (s.profile, s.server_url) or bool(token)
-        if not demo and (reconnect or concurrency != s.engine.concurrency):
+        if not demo and (broker_changed or token or "concurrency" in changed):
             self.tui.restart()
 
     def action_cancel(self) -> None:

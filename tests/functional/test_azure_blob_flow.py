@@ -78,6 +78,19 @@ def test_score_client_azure_upload_needs_no_finalize(
     assert spec["objectMd5"] == md5(content)
     assert (tmp_path / "copy").read_bytes() == content
 
+    # Overwritten by score-client without finalize: the download describes the new bytes.
+    newer = os.urandom(5 * MiB + 1)
+    params = {"fileSize": len(newer), "md5": md5(newer), "overwrite": "true"}
+    again = httpx.post(f"{blob_broker.url}/upload/{object_id}/uploads", params=params).json()
+    settings = ContentSettings(content_md5=bytearray(bytes.fromhex(md5(newer))))
+    BlobClient.from_blob_url(again["parts"][0]["url"]).upload_blob(
+        newer, overwrite=True, content_settings=settings
+    )
+    with ScoreClient(blob_broker.url) as client:
+        spec = client.download(object_id, tmp_path / "newer")
+    assert (spec["objectSize"], spec["objectMd5"]) == (len(newer), md5(newer))
+    assert (tmp_path / "newer").read_bytes() == newer
+
 
 def test_score_tui_uploads_and_downloads_on_the_blob_flow(
     blob_broker: BrokerProcess, tmp_path: Path

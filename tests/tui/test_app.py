@@ -6,7 +6,9 @@ on disk is compared with what was sent.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -267,8 +269,7 @@ async def test_settings_save_the_token_and_limits(
         # A new token: the app stops its engine and leaves, to start again with it.
         await until(pilot, lambda: app.return_value == "restart")
     saved = tomllib.loads(load().config_file.read_text())
-    assert saved["transfer"]["bandwidth_limit"] == "5MB/s"
-    assert saved["profiles"]["default"]["server_url"] == broker.url
+    assert saved == {"transfer": {"bandwidth_limit": "5MB/s"}}  # only what was changed
     fallback = token_fallback_path("default")
     assert fallback.read_text().strip() == "secret-token-1234"
     assert fallback.stat().st_mode & 0o777 == 0o600
@@ -324,3 +325,36 @@ async def test_resume_on_request_when_automatic_resume_is_off(
         assert any("P resumes" in n.message for n in again._notifications)
         await pilot.press("P")
         await until(pilot, lambda: upload.state == State.DONE)
+
+
+async def test_a_batch_run_shows_in_the_open_app(
+    broker: BrokerProcess, tmp_path: Path, files: dict[str, bytes], user_home: Path
+) -> None:
+    app = make_app(broker, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.broker_status.startswith("connected"))
+        await upload_files(pilot, tmp_path, ["notes.txt"])
+        await until(pilot, lambda: states(app) == [State.DONE])
+        object_id = by_name(app, "notes.txt", "upload").object_id
+        env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+        batch = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "score_tui", "--batch", "--server-url", broker.url,
+            "download", "--object-id", object_id, "--output-dir", str(tmp_path / "batch"),
+            env=env,
+        )  # fmt: skip
+        assert await batch.wait() == 0
+        await until(pilot, lambda: len(states(app)) == 2)
+        await until(pilot, lambda: by_name(app, "notes.txt").state == State.DONE)
+        table = app.screen.query_one("#queue")
+        await until(pilot, lambda: table.row_count == 2)
+    assert (tmp_path / "batch" / "notes.txt").read_bytes() == files["notes.txt"]
+
+
+async def test_with_no_broker_configured_the_embedded_one_is_offered(
+    broker: BrokerProcess, tmp_path: Path, user_home: Path
+) -> None:
+    app = make_app(broker, tmp_path, offer_embedded=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: type(app.screen).__name__ == "OfferBrokerScreen")
+        await pilot.press("enter")  # "Start the embedded broker"
+        await until(pilot, lambda: app.return_value == "embedded")

@@ -53,3 +53,9 @@ def test_help(snap_compare: Compare, sample_home: Path) -> None:
 def test_filtered_queue(snap_compare: Compare, sample_home: Path) -> None:
     press = ["slash", *"fastq", "enter"]
     assert snap_compare(sample_app(sample_home), press=press, terminal_size=SIZE, run_before=settle)
+
+
+def test_offer_of_the_embedded_broker(snap_compare: Compare, sample_home: Path) -> None:
+    app = sample_app(sample_home)
+    app.offer_embedded = True
+    assert snap_compare(app, terminal_size=SIZE, run_before=settle)
