@@ -451,6 +451,7 @@ class TransferApp(App[str | None]):
         yield SystemCommand("Transfer details", "Parts of the selected transfer (Enter)",
                             queue.action_details)  # fmt: skip
         yield SystemCommand("Filter", "Show matching transfers only (/)", queue.action_filter)
+        yield SystemCommand("Slice reads", "Reads of a BAM/CRAM in regions (v)", queue.action_slice)
         yield SystemCommand("Settings and login", "Broker, token, limits (s)",
                             self.action_settings)  # fmt: skip
         yield SystemCommand("Help", "Keys and what they do (F1, ?)", self.action_help)

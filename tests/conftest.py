@@ -22,6 +22,7 @@ from moto.server import ThreadedMotoServer
 from tests.support.azurite import ACCOUNT, KEY, running_azurite
 from tests.support.broker import BrokerProcess
 from tests.support.score_client import ScoreClient
+from tests.support.store_proxy import StoreProxy
 from tests.support.tui import Tui
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -204,3 +205,39 @@ def tui(tmp_path: Path, song_broker: BrokerProcess) -> Tui:
 def content_150mb() -> bytes:
     """Eight parts at the broker's 20 MiB part size."""
     return os.urandom(150 * 1024 * 1024)
+
+
+Proxied = Callable[..., tuple[BrokerProcess, StoreProxy]]
+
+
+@pytest.fixture(params=["local", "moto", "azurite"])
+def proxied(
+    request: pytest.FixtureRequest, broker_factory: BrokerFactory, tmp_path: Path
+) -> Iterator[Proxied]:
+    """Starts a broker (embedded Song) whose data URLs lead through a StoreProxy."""
+    proxies: list[StoreProxy] = []
+
+    def start(**storage_extra: Any) -> tuple[BrokerProcess, StoreProxy]:
+        proxy = StoreProxy(upstream="").start()
+        proxies.append(proxy)
+        if request.param == "local":
+            storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
+            broker = broker_factory(
+                {**storage, **storage_extra}, song={"url": "embedded"}, public_url=proxy.url
+            )
+            proxy.upstream = broker.url
+        elif request.param == "azurite":
+            upstream = request.getfixturevalue("azurite_endpoint")
+            proxy.upstream = upstream.rsplit("/", 1)[0]
+            account = upstream.rsplit("/", 1)[1]
+            storage = azure_storage(f"{proxy.url}/{account}", f"score-{uuid.uuid4().hex[:12]}")
+        else:
+            proxy.upstream = request.getfixturevalue("moto_endpoint")
+            storage = s3_storage(proxy.url, f"score-{uuid.uuid4().hex[:12]}")
+        if request.param != "local":
+            broker = broker_factory({**storage, **storage_extra}, song={"url": "embedded"})
+        return broker, proxy
+
+    yield start
+    for proxy in proxies:
+        proxy.stop()

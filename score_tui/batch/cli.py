@@ -19,6 +19,7 @@ from rich.console import Console
 from score_tui import __version__
 from score_tui.batch import info as info_commands
 from score_tui.batch import transfers
+from score_tui.batch import view as view_command
 from score_tui.batch.manifests import ManifestError, is_uuid
 from score_tui.batch.outcome import (
     EXIT_FAILED,
@@ -31,6 +32,8 @@ from score_tui.batch.outcome import (
 from score_tui.batch.session import Session
 from score_tui.client.errors import TransferError
 from score_tui.config import ConfigError, Overrides, Settings, load
+from score_tui.slicing.regions import RegionError
+from score_tui.slicing.slicer import SliceError
 
 Command = Callable[[argparse.Namespace, Session], Coroutine[Any, Any, list[Outcome]]]
 
@@ -111,6 +114,26 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("--force", action="store_true", help="overwrite existing files")
     _flag(down, "--verify-connection", True, "check the storage connection first")
 
+    view = command("view", "Slice BAM/CRAM by region, fetching only the blocks needed.")
+    view.add_argument("--object-id", nargs="+", type=parse_uuid, help="one or more objects")
+    view.add_argument("--manifest", help="slice every BAM/CRAM of this download manifest")
+    view.add_argument("--input-file", help="a local BAM or CRAM instead of an object")
+    view.add_argument("--input-file-index", help="the local file's index (.bai, .crai)")
+    view.add_argument("--query", nargs="+", action="extend", help="regions: chr:start-end ...")
+    view.add_argument("--bed-query", help="regions from a BED file")
+    view.add_argument("--contained", action="store_true", help="records inside the regions only")
+    view.add_argument("--header-only", action="store_true", help="the header alone")
+    view.add_argument("--output-original-header", action="store_true",
+                      help="keep the header as it is (no @PG line added)")  # fmt: skip
+    view.add_argument("--output-format", choices=("sam", "bam", "cram"), default="sam")
+    view.add_argument("--output-dir", help="where slices go (named after object and query)")
+    view.add_argument("--output-file", help="one slice into this file")
+    view.add_argument("--stdout", action="store_true", help="SAM on stdout (the default)")
+    _flag(view, "--output-index", False, "index the output (BAM, CRAM)")
+    view.add_argument("--reference-file", help="the FASTA a CRAM was written against")
+    view.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    _flag(view, "--verify-connection", True, "check the storage connection first")
+
     url = command("url", "Print a URL of the whole object for other tools.")
     url.add_argument("--object-id", type=parse_uuid, required=True)
     command("info", "Show the broker, Song and token in use (the token masked).").add_argument(
@@ -137,6 +160,22 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
                 parser.error("give either --manifest or --object-id with --file, not both")
         elif not (args.object_id and len(args.file) == 1):
             parser.error("upload needs --object-id with one --file, --manifest, or --study")
+    if args.command == "view":
+        chosen = [args.object_id, args.manifest, args.input_file]
+        if sum(1 for c in chosen if c) != 1:
+            parser.error("view needs exactly one of --object-id, --manifest, --input-file")
+        several = args.manifest or (args.object_id and len(args.object_id) > 1)
+        if args.output_file and several:
+            parser.error("--output-file takes one slice; use --output-dir for several")
+        if sum(1 for c in (args.output_file, args.output_dir, args.stdout) if c) > 1:
+            parser.error("give one of --output-dir, --output-file, --stdout")
+        if not (args.query or args.bed_query or args.header_only):
+            parser.error("view needs --query, --bed-query or --header-only")
+        to_stdout = args.stdout or not (args.output_dir or args.output_file)
+        if to_stdout and getattr(args, "json", False):
+            parser.error(
+                "--json and SAM on stdout cannot share it; give --output-dir or --output-file"
+            )
     if args.command == "download":
         chosen = [args.object_id, args.manifest, args.analysis_id]
         if sum(1 for c in chosen if c) != 1:
@@ -165,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return _dispatch(args, settings, console, bool(opt.get("json")))
-    except (TransferError, ManifestError, OSError) as exc:
+    except (TransferError, ManifestError, SliceError, RegionError, OSError) as exc:
         console.print(f"[red]✗[/] {exc}", soft_wrap=True)
         return EXIT_FAILED
 
@@ -189,6 +228,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, console: Console, as
             "upload": transfers.upload,
             "download": transfers.download,
             "resume": transfers.resume,
+            "view": view_command.view,
         }[args.command]
         return asyncio.run(_transfer_command(run, args, settings, console, as_json))
     return EXIT_OK

@@ -24,6 +24,9 @@ class Outcome:
     error: str | None = None
     transfer_id: str | None = None
     md5_check: str | None = None
+    #: `view`: the records written and the bytes fetched from the store (index included).
+    records: int | None = None
+    bytes_fetched: int | None = None
 
     @classmethod
     def of(cls, transfer: Transfer) -> Outcome:

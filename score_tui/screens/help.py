@@ -22,6 +22,7 @@ Uploads and downloads through a Score broker, part by part, each part checked by
 | `x` | cancel the selected transfer (a download's partial file is removed) |
 | `r` | retry every failed transfer |
 | `Enter` | the selected transfer's parts |
+| `v` | slice a BAM/CRAM by region (the selected one, or any object id); save as SAM/BAM/CRAM |
 | `/` | filter the queue (`Esc` clears it) |
 | `s` | settings and login: broker, token, concurrency, bandwidth cap |
 | `ctrl+p` | the command palette: every action by name |

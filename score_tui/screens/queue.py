@@ -37,6 +37,7 @@ class QueueScreen(Screen[None]):
         Binding("P", "pause_all", "All"),
         Binding("x", "cancel", "Cancel"),
         Binding("r", "retry", "Retry"),
+        Binding("v", "slice", "Slice"),
         Binding("enter", "details", "Details", show=False),
         Binding("slash", "filter", "Filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
@@ -102,6 +103,13 @@ class QueueScreen(Screen[None]):
     def _added_upload(self, args: object) -> None:
         if args is not None:
             self.tui.add_uploads(args)
+
+    def action_slice(self) -> None:
+        from score_tui.screens.slice import SliceScreen
+
+        view = self.tui.view(self.selected) if self.selected else None
+        wanted = view is not None and view.transfer.file_name.lower().endswith((".bam", ".cram"))
+        self.app.push_screen(SliceScreen(view.transfer.object_id if view and wanted else ""))
 
     def action_toggle_pause(self) -> None:
         if self.selected:

@@ -13,15 +13,12 @@ import os
 import signal
 import subprocess
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
-import pytest
 
-from tests.conftest import BrokerFactory, azure_storage, s3_storage
+from tests.conftest import BrokerFactory, Proxied
 from tests.support.broker import BrokerProcess
 from tests.support.song import SongClient, register
 from tests.support.store_proxy import StoreProxy
@@ -30,41 +27,6 @@ from tests.support.tui import Tui
 STUDY = "TEST-CA"
 PART = 20 * 1024 * 1024
 WAIT = 120.0
-
-Proxied = Callable[..., tuple[BrokerProcess, StoreProxy]]
-
-
-@pytest.fixture(params=["local", "moto", "azurite"])
-def proxied(
-    request: pytest.FixtureRequest, broker_factory: BrokerFactory, tmp_path: Path
-) -> Iterator[Proxied]:
-    """Starts a broker (embedded Song) whose data URLs lead through a StoreProxy."""
-    proxies: list[StoreProxy] = []
-
-    def start(**storage_extra: Any) -> tuple[BrokerProcess, StoreProxy]:
-        proxy = StoreProxy(upstream="").start()
-        proxies.append(proxy)
-        if request.param == "local":
-            storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
-            broker = broker_factory(
-                {**storage, **storage_extra}, song={"url": "embedded"}, public_url=proxy.url
-            )
-            proxy.upstream = broker.url
-        elif request.param == "azurite":
-            upstream = request.getfixturevalue("azurite_endpoint")
-            proxy.upstream = upstream.rsplit("/", 1)[0]
-            account = upstream.rsplit("/", 1)[1]
-            storage = azure_storage(f"{proxy.url}/{account}", f"score-{uuid.uuid4().hex[:12]}")
-        else:
-            proxy.upstream = request.getfixturevalue("moto_endpoint")
-            storage = s3_storage(proxy.url, f"score-{uuid.uuid4().hex[:12]}")
-        if request.param != "local":
-            broker = broker_factory({**storage, **storage_extra}, song={"url": "embedded"})
-        return broker, proxy
-
-    yield start
-    for proxy in proxies:
-        proxy.stop()
 
 
 def wait_until(condition: Callable[[], bool], what: str) -> None:

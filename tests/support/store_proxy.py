@@ -28,6 +28,8 @@ class Seen:
     path: str
     query: dict[str, str]
     range: str | None
+    #: The bytes of the response body sent back.
+    sent: int = 0
 
     @property
     def part_number(self) -> int | None:
@@ -102,6 +104,7 @@ class StoreProxy:
         async with httpx.AsyncClient(timeout=120) as client:
             upstream = await client.request(request.method, target, content=body, headers=headers)
         content = upstream.content
+        seen.sent = len(content)
         if fault == "flip-response" and content:
             content = _flipped(content)
         reply = {k: v for k, v in upstream.headers.items() if k.lower() not in DROPPED_HEADERS}

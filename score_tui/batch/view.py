@@ -1,0 +1,148 @@
+"""`view`: slice BAM/CRAM objects (or a local file) by region, fetching only what is needed.
+
+Output names follow score-client: `<dir>/<name>.<queries, ':' as '_', joined by '__'>.<ext>`
+(at most 128 characters, cut with `~`), `<name>.header.<ext>` for the header alone, and the BED
+file's name for `--bed-query`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shlex
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+
+from score_tui.batch.manifests import download_object_ids, read_manifest
+from score_tui.batch.outcome import Outcome
+from score_tui.batch.session import Session
+from score_tui.client.errors import TransferError
+from score_tui.slicing.plan import NotAlignments
+from score_tui.slicing.regions import Region, RegionError, parse_queries, read_bed
+from score_tui.slicing.slicer import (
+    SliceError,
+    SliceOutput,
+    kind_of,
+    opened,
+    output_header,
+    records,
+)
+from score_tui.slicing.sources import SliceSource, local_source, remote_source
+from score_tui.units import human_size
+
+NAME_LIMIT = 128
+#: What makes one object's slice fail without stopping the others.
+SLICE_ERRORS = (SliceError, RegionError, NotAlignments, TransferError, OSError)
+
+
+def output_name(name: str, args: argparse.Namespace, ext: str) -> str:
+    if args.header_only or not (args.query or args.bed_query):
+        middle = "header"
+    elif args.bed_query:
+        middle = Path(args.bed_query).name
+    else:
+        middle = "__".join(q.replace(":", "_") for q in args.query)
+    full = f"{name}.{middle}.{ext}"
+    if len(full) > NAME_LIMIT:
+        keep = NAME_LIMIT - len(ext) - 2
+        full = f"{full[:keep]}~.{ext}"
+    return full
+
+
+def regions_of(args: argparse.Namespace, lengths: dict[str, int]) -> list[Region]:
+    if args.header_only:
+        return []
+    regions = parse_queries(args.query or [], lengths)
+    if args.bed_query:
+        regions += read_bed(Path(args.bed_query), lengths)
+    return regions
+
+
+def write_slice(
+    source: SliceSource, regions: list[Region], args: argparse.Namespace
+) -> tuple[int, Path | None]:
+    """Write the slice of `source`; returns the number of records and the file (None: stdout)."""
+    reference = Path(args.reference_file) if args.reference_file else None
+    if args.stdout or not (args.output_dir or args.output_file):
+        path = None
+    elif args.output_file:
+        path = Path(args.output_file)
+    else:
+        path = Path(args.output_dir) / output_name(source.name, args, args.output_format)
+        path.parent.mkdir(parents=True, exist_ok=True)
+    output = SliceOutput(path, args.output_format, args.force, args.output_index, reference)
+    command = shlex.join(["score-tui", *sys.argv[1:]])
+    with opened(source.data, source.kind, source.index, source.reference) as handle:
+        header = output_header(handle, args.output_original_header, command)
+        if path is None:
+            sys.stdout.flush()
+        return output.write(handle, header, records(handle, regions, args.contained)), path
+
+
+async def view(args: argparse.Namespace, session: Session) -> list[Outcome]:
+    reference = Path(args.reference_file) if args.reference_file else None
+    if reference is not None and not reference.is_file():
+        raise SliceError(f"the reference {reference} does not exist")
+    if args.input_file:
+        index = Path(args.input_file_index) if args.input_file_index else None
+        source = local_source(Path(args.input_file), index, reference)
+        return [await _slice(source, args, session)]
+    if args.manifest:
+        wanted = download_object_ids(read_manifest(args.manifest), args.manifest)
+    else:
+        wanted = list(dict.fromkeys(args.object_id))
+    outcomes = []
+    timeout = httpx.Timeout(60, pool=None)
+    with tempfile.TemporaryDirectory(prefix="score-tui-view-") as directory:
+        async with httpx.AsyncClient(timeout=timeout) as http:
+            for number, object_id in enumerate(wanted):
+                if args.manifest and not await _is_alignments(session, object_id):
+                    continue  # a manifest's other files: not sliced
+                place = Path(directory) / str(number)
+                place.mkdir()
+                try:
+                    source = await remote_source(session, http, object_id, place, reference)
+                    outcomes.append(await _slice(source, args, session))
+                except SLICE_ERRORS as exc:
+                    outcomes.append(Outcome.failed(object_id, "view", str(exc), object_id))
+    if not outcomes:
+        raise SliceError(f"the manifest {args.manifest} lists no BAM or CRAM file")
+    return outcomes
+
+
+async def _is_alignments(session: Session, object_id: str) -> bool:
+    try:
+        kind_of((await session.song.entity(object_id)).file_name)
+    except SliceError:
+        return False
+    return True
+
+
+async def _slice(source: SliceSource, args: argparse.Namespace, session: Session) -> Outcome:
+    try:
+        regions = regions_of(args, source.contigs)
+        await source.prepare(regions)
+        count, path = await asyncio.to_thread(write_slice, source, regions, args)
+    except SLICE_ERRORS as exc:
+        return Outcome.failed(source.name, "view", str(exc), source.object_id)
+    where = str(path) if path else "stdout"
+    if source.copy is not None:
+        session.note(
+            f"[green]✓[/] {source.name}: {count} records to {where}; fetched "
+            f"{human_size(source.fetched)} of {human_size(source.copy.size)} "
+            f"in {source.copy.requests} ranged requests (index included)"
+        )
+    else:
+        session.note(f"[green]✓[/] {source.name}: {count} records to {where}")
+    return Outcome(
+        file=source.name,
+        direction="view",
+        state="done",
+        object_id=source.object_id,
+        path=str(path) if path else None,
+        records=count,
+        bytes_fetched=source.fetched if source.copy else None,
+    )

@@ -1,0 +1,1 @@
+"""Slicing BAM and CRAM objects by region, fetching only the bytes their index points to."""
