@@ -45,7 +45,7 @@ def _positions(rng: random.Random, name: str, length: int, count: int) -> list[i
 
 
 def write_alignments(directory: Path, reads: int = 40_000, seed: int = 5) -> AlignmentFiles:
-    rng = random.Random(seed)  # noqa: S311 (test data)
+    rng = random.Random(seed)
     directory.mkdir(parents=True, exist_ok=True)
     reference = directory / "ref.fa"
     sequences = _reference(reference, rng)
