@@ -101,6 +101,9 @@ class StoreProxy:
         target = self.upstream + scope["raw_path"].decode()
         if scope["query_string"]:
             target += "?" + scope["query_string"].decode()
+        if fault is None and request.method == "GET":
+            await self._stream(target, headers, seen, scope, receive, send)
+            return
         async with httpx.AsyncClient(timeout=120) as client:
             upstream = await client.request(request.method, target, content=body, headers=headers)
         content = upstream.content
@@ -117,6 +120,28 @@ class StoreProxy:
         else:
             response = Response(content, upstream.status_code, headers=reply)
         await response(scope, receive, send)
+
+    async def _stream(self, target, headers, seen, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        """Pass a GET's body through as it comes, counting what is sent: a client that drops
+        the connection early (htslib does) stops the count there."""
+        client = httpx.AsyncClient(timeout=120)
+        upstream = await client.send(
+            client.build_request("GET", target, headers=headers), stream=True
+        )
+
+        async def body():  # type: ignore[no-untyped-def]
+            try:
+                async for chunk in upstream.aiter_raw():
+                    seen.sent += len(chunk)
+                    yield chunk
+            finally:
+                await upstream.aclose()
+                await client.aclose()
+
+        reply = {k: v for k, v in upstream.headers.items() if k.lower() not in DROPPED_HEADERS}
+        if "content-length" in upstream.headers:
+            reply["content-length"] = upstream.headers["content-length"]
+        await StreamingResponse(body(), upstream.status_code, headers=reply)(scope, receive, send)
 
     def start(self) -> StoreProxy:
         config = uvicorn.Config(

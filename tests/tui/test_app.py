@@ -8,22 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Input, Select
 
 from score_tui.app import TransferApp
 from score_tui.config import Overrides, load, token_fallback_path
+from score_tui.demo import write_demo_bam
 from score_tui.engine.journal import Journal
 from score_tui.engine.model import State
 from score_tui.screens.detail import TransferDetailScreen
 from score_tui.screens.help import HelpScreen
 from score_tui.screens.queue import QueueScreen
 from score_tui.screens.settings import SettingsScreen
+from score_tui.screens.slice import SliceScreen
 from tests.conftest import BrokerFactory
 from tests.support.broker import BrokerProcess
 from tests.tui.conftest import until
@@ -239,6 +242,7 @@ async def test_every_palette_command_runs(
             "Transfer details": "TransferDetailScreen",
             "Settings and login": "SettingsScreen",
             "Help": "HelpScreen",
+            "Slice reads": "SliceScreen",
         }
         for title, screen in expected.items():
             await pilot.press("ctrl+p", *title, "enter")
@@ -358,3 +362,59 @@ async def test_with_no_broker_configured_the_embedded_one_is_offered(
         await until(pilot, lambda: type(app.screen).__name__ == "OfferBrokerScreen")
         await pilot.press("enter")  # "Start the embedded broker"
         await until(pilot, lambda: app.return_value == "embedded")
+
+
+async def test_slice_a_bam_and_save_the_reads(
+    broker: BrokerProcess, tmp_path: Path, user_home: Path
+) -> None:
+    (tmp_path / "files").mkdir()
+    bam = write_demo_bam(tmp_path / "files" / "reads.bam", reads=3000)
+    app = make_app(broker, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.broker_status.startswith("connected"))
+        await pilot.press("u")
+        await type_into(pilot, "#files", f"{bam} {bam}.bai")
+        app.screen.query_one("#access", Select).value = "open"
+        await pilot.click("#ok")
+        await until(pilot, lambda: len(states(app)) == 2 and set(states(app)) == {State.DONE})
+        table = app.screen.query_one("#queue")
+        uploaded = by_name(app, "reads.bam", "upload")
+        await until(pilot, lambda: uploaded.id in table.rows)
+        table.move_cursor(row=table.get_row_index(uploaded.id))
+
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.screen, SliceScreen))
+        assert (
+            app.screen.query_one("#object", Input).value
+            == by_name(app, "reads.bam", "upload").object_id
+        )
+        await type_into(pilot, "#regions", "chr20:100,000-600,000 chr21:1-50000")
+        await pilot.press("enter")
+        reads = app.screen.query_one("#reads")
+        status = app.screen.query_one("#slice-status")
+        await until(pilot, lambda: "reads in" in str(status.render()))
+        expected = samtools_view(bam, "chr20:100000-600000", "chr21:1-50000")
+        assert reads.row_count == len(expected) > 0
+        assert [str(reads.get_row_at(0)[0])] == [expected[0].split("\t")[0]]
+
+        target = tmp_path / "saved" / "slice.bam"
+        target.parent.mkdir()
+        await type_into(pilot, "#save-path", str(target))
+        app.screen.query_one("#save-format", Select).value = "bam"
+        await pilot.press("enter")
+        await until(pilot, lambda: target.exists())
+        await until(pilot, lambda: "Saved" in str(status.render()))
+        assert samtools_view(target) == expected
+
+        await type_into(pilot, "#regions", "chrZ:1-100")
+        await pilot.press("enter")
+        await until(pilot, lambda: "no contig 'chrZ'" in str(status.render()))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+
+
+def samtools_view(path: Path, *regions: str) -> list[str]:
+    done = subprocess.run(
+        ["samtools", "view", str(path), *regions], capture_output=True, text=True, check=True
+    )
+    return done.stdout.splitlines()

@@ -59,3 +59,7 @@ def test_offer_of_the_embedded_broker(snap_compare: Compare, sample_home: Path) 
     app = sample_app(sample_home)
     app.offer_embedded = True
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
+def test_slice(snap_compare: Compare, sample_home: Path) -> None:
+    assert snap_compare(sample_app(sample_home), press=["v"], terminal_size=SIZE, run_before=settle)
