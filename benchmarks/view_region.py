@@ -7,7 +7,7 @@ In one run, through a broker on the local store whose data URLs lead through a c
 "Needed" is the BAM header, the index and the BGZF blocks the index gives for the region (what
 htslib reads); the target is score-tui fetching at most 1.1x that.
 
-    .venv/bin/python -m benchmarks.view_region [--size-mib 1100] [--region chr1:1,000-2,000]
+    .venv/bin/python -m benchmarks.view_region [--size-mib 1200] [--region chr1:1,000-2,000]
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def timed(action) -> tuple[float, object]:  # type: ignore[no-untyped-def]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mib", type=int, default=1100)
+    parser.add_argument("--size-mib", type=int, default=1200)
     parser.add_argument("--region", default="chr1:120,000,000-120,050,000")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="view-bench-") as scratch:

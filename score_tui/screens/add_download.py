@@ -5,19 +5,14 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from score_tui.batch.manifests import is_uuid
+from score_tui.screens.form import FormScreen
 from score_tui.screens.pickers import PathPicker
-
-if TYPE_CHECKING:
-    from score_tui.app import TransferApp
 
 LAYOUTS = [
     ("by file name", "filename"),
@@ -26,14 +21,8 @@ LAYOUTS = [
 ]
 
 
-class AddDownloadScreen(ModalScreen[argparse.Namespace | None]):
+class AddDownloadScreen(FormScreen[argparse.Namespace | None]):
     """A form that becomes the arguments of `download`."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    @property
-    def tui(self) -> TransferApp:
-        return cast("TransferApp", self.app)
 
     def compose(self) -> ComposeResult:
         defaults = self.tui.defaults
@@ -57,41 +46,23 @@ class AddDownloadScreen(ModalScreen[argparse.Namespace | None]):
                 yield Select(LAYOUTS, value="filename", allow_blank=False, id="layout")
                 yield Checkbox("Fetch index (.bai, .crai …)", True, id="index")
                 yield Checkbox("Overwrite existing", False, id="force")
-            yield Static("", id="error", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Download", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
+            yield from self.closing("Download")
 
     def on_mount(self) -> None:
         self.query_one("#object-ids", Input).focus()
 
-    def value(self, field: str) -> str:
-        return self.query_one(f"#{field}", Input).value.strip()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.submit()
-        elif event.button.id == "cancel":
-            self.dismiss(None)
-        elif event.button.id == "browse-dir":
+    def pressed(self, button: str) -> None:
+        if button == "browse-dir":
             self.app.push_screen(
                 PathPicker(self.value("output-dir"), directories=True),
-                lambda chosen: self._set("output-dir", chosen),
+                lambda chosen: self.fill("output-dir", chosen),
             )
-        elif event.button.id == "browse-manifest":
+        elif button == "browse-manifest":
             self.app.push_screen(
-                PathPicker(str(Path.cwd())), lambda chosen: self._set("manifest", chosen)
+                PathPicker(str(Path.cwd())), lambda chosen: self.fill("manifest", chosen)
             )
-
-    def _set(self, field: str, chosen: str | None) -> None:
-        if chosen:
-            self.query_one(f"#{field}", Input).value = chosen
-
-    def on_input_submitted(self) -> None:
-        self.submit()
 
     def submit(self) -> None:
-        error = self.query_one("#error", Static)
         ids = [i for i in re.split(r"[\s,]+", self.value("object-ids")) if i]
         manifest, analysis, study = (
             self.value("manifest"),
@@ -100,17 +71,17 @@ class AddDownloadScreen(ModalScreen[argparse.Namespace | None]):
         )
         chosen = sum(1 for c in (ids, manifest, analysis) if c)
         if chosen != 1:
-            error.update("Give object ids, a manifest, or an analysis with its study (just one).")
+            self.fail("Give object ids, a manifest, or an analysis with its study (just one).")
             return
         bad = [i for i in ids if not is_uuid(i)]
         if bad:
-            error.update(f"{bad[0]} is not an object id (a UUID).")
+            self.fail(f"{bad[0]} is not an object id (a UUID).")
             return
         if analysis and not study:
-            error.update("An analysis needs its study.")
+            self.fail("An analysis needs its study.")
             return
         if manifest and not Path(manifest).expanduser().is_file():
-            error.update(f"{manifest} is not a file.")
+            self.fail(f"{manifest} is not a file.")
             return
         output_dir = self.value("output-dir") or "."
         self.dismiss(
@@ -127,6 +98,3 @@ class AddDownloadScreen(ModalScreen[argparse.Namespace | None]):
                 verify_connection=False,
             )
         )
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -6,31 +6,20 @@ from __future__ import annotations
 import argparse
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from score_tui.batch.manifests import is_uuid
+from score_tui.screens.form import FormScreen
 from score_tui.screens.pickers import PathPicker
-
-if TYPE_CHECKING:
-    from score_tui.app import TransferApp
 
 ACCESS = [("controlled", "controlled"), ("open", "open")]
 
 
-class AddUploadScreen(ModalScreen[argparse.Namespace | None]):
+class AddUploadScreen(FormScreen[argparse.Namespace | None]):
     """A form that becomes the arguments of `upload`."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    @property
-    def tui(self) -> TransferApp:
-        return cast("TransferApp", self.app)
 
     def compose(self) -> ComposeResult:
         defaults = self.tui.defaults
@@ -52,45 +41,27 @@ class AddUploadScreen(ModalScreen[argparse.Namespace | None]):
                 yield Input(placeholder="path/to/manifest.txt", id="manifest")
                 yield Button("Browse…", id="browse-manifest")
             yield Checkbox("Upload even if the object exists", False, id="force")
-            yield Static("", id="error", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Upload", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
+            yield from self.closing("Upload")
 
     def on_mount(self) -> None:
         self.query_one("#files", Input).focus()
 
-    def value(self, field: str) -> str:
-        return self.query_one(f"#{field}", Input).value.strip()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.submit()
-        elif event.button.id == "cancel":
-            self.dismiss(None)
-        elif event.button.id == "browse-files":
+    def pressed(self, button: str) -> None:
+        if button == "browse-files":
             self.app.push_screen(
                 PathPicker(self.tui.defaults.get("files", str(Path.cwd())), multiple=True),
-                lambda chosen: self._set("files", chosen),
+                lambda chosen: self.fill("files", chosen),
             )
-        elif event.button.id == "browse-manifest":
+        elif button == "browse-manifest":
             self.app.push_screen(
-                PathPicker(str(Path.cwd())), lambda chosen: self._set("manifest", chosen)
+                PathPicker(str(Path.cwd())), lambda chosen: self.fill("manifest", chosen)
             )
-
-    def _set(self, field: str, chosen: str | None) -> None:
-        if chosen:
-            self.query_one(f"#{field}", Input).value = chosen
-
-    def on_input_submitted(self) -> None:
-        self.submit()
 
     def submit(self) -> None:
-        error = self.query_one("#error", Static)
         try:
             files = [str(Path(f).expanduser()) for f in shlex.split(self.value("files"))]
         except ValueError as exc:
-            error.update(f"The file list cannot be read: {exc}.")
+            self.fail(f"The file list cannot be read: {exc}.")
             return
         study, object_id, manifest = (
             self.value("study"),
@@ -99,15 +70,15 @@ class AddUploadScreen(ModalScreen[argparse.Namespace | None]):
         )
         missing = [f for f in files if not Path(f).is_file()]
         if missing:
-            error.update(f"{missing[0]} is not a file.")
+            self.fail(f"{missing[0]} is not a file.")
             return
         force = self.query_one("#force", Checkbox).value
         if manifest:
             if files or object_id:
-                error.update("A manifest names its own files: leave files and object id empty.")
+                self.fail("A manifest names its own files: leave files and object id empty.")
                 return
             if not Path(manifest).expanduser().is_file():
-                error.update(f"{manifest} is not a file.")
+                self.fail(f"{manifest} is not a file.")
                 return
             self.dismiss(
                 self.tui.batch_args(
@@ -119,14 +90,14 @@ class AddUploadScreen(ModalScreen[argparse.Namespace | None]):
             )
             return
         if not files:
-            error.update("Choose at least one file (Browse… or type its path).")
+            self.fail("Choose at least one file (Browse… or type its path).")
             return
         if object_id:
             if not is_uuid(object_id):
-                error.update(f"{object_id} is not an object id (a UUID).")
+                self.fail(f"{object_id} is not an object id (a UUID).")
                 return
             if len(files) != 1:
-                error.update("An object id names one file; register several with a study.")
+                self.fail("An object id names one file; register several with a study.")
                 return
             self.dismiss(
                 self.tui.batch_args(
@@ -139,7 +110,7 @@ class AddUploadScreen(ModalScreen[argparse.Namespace | None]):
             )
             return
         if not study:
-            error.update("Give a study to register the files in, or an object id.")
+            self.fail("Give a study to register the files in, or an object id.")
             return
         self.dismiss(
             self.tui.batch_args(
@@ -152,6 +123,3 @@ class AddUploadScreen(ModalScreen[argparse.Namespace | None]):
                 verify_connection=False,
             )
         )
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from score_tui import config
 from score_tui.config import ConfigError, mask, parse_rate
-
-if TYPE_CHECKING:
-    from score_tui.app import TransferApp
+from score_tui.screens.form import FormScreen
 
 
-class SettingsScreen(ModalScreen[None]):
+class SettingsScreen(FormScreen[None]):
     """Saved to the config file (and the token to the keyring, or its documented fallback)."""
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    @property
-    def tui(self) -> TransferApp:
-        return cast("TransferApp", self.app)
 
     def compose(self) -> ComposeResult:
         s = self.tui.settings
@@ -63,49 +51,38 @@ class SettingsScreen(ModalScreen[None]):
                            id="resume")  # fmt: skip
             if demo:
                 yield Static("The demo broker's URL and token are fixed.", classes="hint")
-            yield Static("", id="error", classes="error")
-            with Horizontal(classes="buttons"):
-                yield Button("Save", variant="primary", id="ok")
-                yield Button("Cancel", id="cancel")
+            yield from self.closing("Save")
 
-    def value(self, field: str) -> str:
-        return self.query_one(f"#{field}", Input).value.strip()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "ok":
-            self.save()
-        elif event.button.id == "logout":
+    def pressed(self, button: str) -> None:
+        if button == "logout":
             config.forget_token(self.tui.settings.profile)
             self.notify("Token forgotten; restarting without it.")
             self.dismiss(None)
             self.tui.restart()
-        else:
-            self.dismiss(None)
 
-    def on_input_submitted(self) -> None:
+    def submit(self) -> None:
         self.save()
 
     def save(self) -> None:
         """Write what was changed (only that), apply the bandwidth cap, restart if needed."""
         s = self.tui.settings
-        error = self.query_one("#error", Static)
         try:
             rate = parse_rate(self.value("bandwidth"))
             concurrency = int(self.value("concurrency") or s.engine.concurrency)
         except (ConfigError, ValueError) as exc:
-            error.update(str(exc))
+            self.fail(str(exc))
             return
         if concurrency < 1:
-            error.update("Parts in flight must be at least 1.")
+            self.fail("Parts in flight must be at least 1.")
             return
         profile = self.value("profile") or s.profile
         server_url = self.value("server-url").rstrip("/")
         metadata_url = self.value("metadata-url").rstrip("/")
         if not server_url.startswith(("http://", "https://")):
-            error.update("The broker URL must start with http:// or https://.")
+            self.fail("The broker URL must start with http:// or https://.")
             return
         if metadata_url and not metadata_url.startswith(("http://", "https://")):
-            error.update("The Song URL must start with http:// or https://, or stay empty.")
+            self.fail("The Song URL must start with http:// or https://, or stay empty.")
             return
         changed = {
             key: value
@@ -140,12 +117,9 @@ class SettingsScreen(ModalScreen[None]):
                 where = config.save_token(profile, token)
                 self.notify(f"Token saved in {where}.", title="Login", timeout=8)
         except (ConfigError, OSError) as exc:
-            error.update(str(exc))
+            self.fail(str(exc))
             return
         self.tui.engine.set_bandwidth_limit(rate)
         self.dismiss(None)
         if not demo and (broker_changed or token or "concurrency" in changed):
             self.tui.restart()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
