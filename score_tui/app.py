@@ -20,6 +20,7 @@ from rich.console import Console
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from score_tui.batch.cli import build_parser
@@ -277,8 +278,12 @@ class TransferApp(App[str | None]):
         dirty, self.live.dirty = self.live.dirty, set()
         parts_dirty, self.live.parts_dirty = self.live.parts_dirty, set()
         for screen in self.screen_stack:
-            if isinstance(screen, QueueScreen | TransferDetailScreen):
-                screen.redraw(dirty, parts_dirty)
+            # (a screen just pushed may not have its widgets yet: it draws itself on mount)
+            if isinstance(screen, QueueScreen | TransferDetailScreen) and screen.is_mounted:
+                try:
+                    screen.redraw(dirty, parts_dirty)
+                except NoMatches:
+                    continue
 
     def _toast(self, transfer: Transfer) -> None:
         verb = "Uploaded" if transfer.direction == "upload" else "Downloaded"
