@@ -125,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("--header-only", action="store_true", help="the header alone")
     view.add_argument("--output-original-header", action="store_true",
                       help="keep the header as it is (no @PG line added)")  # fmt: skip
-    view.add_argument("--output-format", choices=("sam", "bam", "cram"), default="sam")
+    view.add_argument("--output-format", choices=("sam", "bam", "cram"),
+                      help="default: the --output-file's extension, else SAM")  # fmt: skip
     view.add_argument("--output-dir", help="where slices go (named after object and query)")
     view.add_argument("--output-file", help="one slice into this file")
     view.add_argument("--stdout", action="store_true", help="SAM on stdout (the default)")
@@ -172,6 +173,10 @@ def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         if not (args.query or args.bed_query or args.header_only):
             parser.error("view needs --query, --bed-query or --header-only")
         to_stdout = args.stdout or not (args.output_dir or args.output_file)
+        if to_stdout and several:
+            parser.error("stdout takes one slice; give --output-dir for several objects")
+        if to_stdout and args.output_format not in (None, "sam"):
+            parser.error("stdout gets SAM; give --output-file or --output-dir for BAM or CRAM")
         if to_stdout and getattr(args, "json", False):
             parser.error(
                 "--json and SAM on stdout cannot share it; give --output-dir or --output-file"

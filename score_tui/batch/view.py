@@ -15,13 +15,13 @@ import tempfile
 from pathlib import Path
 
 import httpx
+from pysam.utils import SamtoolsError
 
 from score_tui.batch.manifests import download_object_ids, read_manifest
 from score_tui.batch.outcome import Outcome
 from score_tui.batch.session import Session
 from score_tui.client.errors import TransferError
-from score_tui.slicing.plan import NotAlignments
-from score_tui.slicing.regions import Region, RegionError, parse_queries, read_bed
+from score_tui.slicing.regions import Region, parse_queries, read_bed
 from score_tui.slicing.slicer import (
     SliceError,
     SliceOutput,
@@ -34,8 +34,9 @@ from score_tui.slicing.sources import SliceSource, local_source, remote_source
 from score_tui.units import human_size
 
 NAME_LIMIT = 128
-#: What makes one object's slice fail without stopping the others.
-SLICE_ERRORS = (SliceError, RegionError, NotAlignments, TransferError, OSError)
+#: What makes one object's slice fail without stopping the others (SliceError, RegionError and
+#: NotAlignments are ValueErrors; pysam raises SamtoolsError and ValueError).
+SLICE_ERRORS = (ValueError, TransferError, OSError, SamtoolsError)
 
 
 def output_name(name: str, args: argparse.Namespace, ext: str) -> str:
@@ -50,6 +51,14 @@ def output_name(name: str, args: argparse.Namespace, ext: str) -> str:
         keep = NAME_LIMIT - len(ext) - 2
         full = f"{full[:keep]}~.{ext}"
     return full
+
+
+def output_format(args: argparse.Namespace) -> str:
+    """--output-format, else the --output-file's extension, else SAM."""
+    if args.output_format:
+        return str(args.output_format)
+    suffix = Path(args.output_file).suffix.lower().lstrip(".") if args.output_file else ""
+    return suffix if suffix in ("sam", "bam", "cram") else "sam"
 
 
 def regions_of(args: argparse.Namespace, lengths: dict[str, int]) -> list[Region]:
@@ -71,9 +80,9 @@ def write_slice(
     elif args.output_file:
         path = Path(args.output_file)
     else:
-        path = Path(args.output_dir) / output_name(source.name, args, args.output_format)
+        path = Path(args.output_dir) / output_name(source.name, args, output_format(args))
         path.parent.mkdir(parents=True, exist_ok=True)
-    output = SliceOutput(path, args.output_format, args.force, args.output_index, reference)
+    output = SliceOutput(path, output_format(args), args.force, args.output_index, reference)
     command = shlex.join(["score-tui", *sys.argv[1:]])
     with opened(source.data, source.kind, source.index, source.reference) as handle:
         header = output_header(handle, args.output_original_header, command)
@@ -88,7 +97,10 @@ async def view(args: argparse.Namespace, session: Session) -> list[Outcome]:
         raise SliceError(f"the reference {reference} does not exist")
     if args.input_file:
         index = Path(args.input_file_index) if args.input_file_index else None
-        source = local_source(Path(args.input_file), index, reference)
+        try:
+            source = local_source(Path(args.input_file), index, reference)
+        except SLICE_ERRORS as exc:
+            return [Outcome.failed(Path(args.input_file).name, "view", str(exc))]
         return [await _slice(source, args, session)]
     if args.manifest:
         wanted = download_object_ids(read_manifest(args.manifest), args.manifest)

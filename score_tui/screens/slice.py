@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Select, Static
 
 from score_tui.batch.manifests import is_uuid
+from score_tui.client.errors import UrlRefused
 from score_tui.slicing.regions import Region, parse_queries
 from score_tui.slicing.slicer import SliceOutput, opened, output_header, records
 from score_tui.slicing.sources import SliceSource, remote_source
@@ -102,13 +103,19 @@ class SliceScreen(Screen[None]):
         if not queries:
             self.status("Give one or more regions, e.g. chr20:1,000,000-1,010,000.", error=True)
             return
+        try:
+            regions = shlex.split(queries.replace(";", " "))
+        except ValueError as exc:
+            self.status(f"The regions cannot be read: {exc}.", error=True)
+            return
         self.status(f"Slicing {object_id} …")
-        self.slice_worker(object_id, shlex.split(queries.replace(";", " ")))
+        self.slice_worker(object_id, regions)
 
     @work(exclusive=True, group="slice", exit_on_error=False)
     async def slice_worker(self, object_id: str, queries: list[str]) -> None:
-        reference = Path(self.value("reference")).expanduser() if self.value("reference") else None
         try:
+            typed = self.value("reference")
+            reference = Path(typed).expanduser() if typed else None
             source = self.source
             if source is None or source.object_id != object_id:
                 place = Path(tempfile.mkdtemp(dir=self._directory))
@@ -120,6 +127,8 @@ class SliceScreen(Screen[None]):
             await source.prepare(regions)
             rows, total = await asyncio.to_thread(self._read, source, regions)
         except Exception as exc:  # one line in the status, never a crash
+            if isinstance(exc, UrlRefused):
+                self.source = None  # its URL has expired: the next slice starts afresh
             self.status(str(exc) or repr(exc), error=True)
             return
         self.source, self.regions = source, regions

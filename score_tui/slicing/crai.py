@@ -49,11 +49,22 @@ class CraiIndex:
         return sorted({s.container for s in self.slices})
 
     def containers_for(self, tid: int, beg: int, end: int) -> list[int]:
-        """Containers with a slice overlapping [beg, end) (0-based) of reference `tid`."""
-        return sorted(
-            {
-                s.container
-                for s in self.slices
-                if s.tid == tid and s.start <= end and s.start + s.span > beg
-            }
-        )
+        """The containers htslib reads for [beg, end) (0-based) of reference `tid`: from the
+        first with a slice ending after `beg`, every container in file order, up to and with
+        the first whose slices all start at or after `end` (where it sees the region end)."""
+        slices = sorted((s for s in self.slices if s.tid == tid), key=lambda s: s.container)
+        first = next((s.container for s in slices if s.start - 1 + s.span > beg), None)
+        if first is None:
+            return []
+        starts = {
+            c: min(s.start for s in slices if s.container == c)
+            for c in {s.container for s in slices}
+        }
+        after = [c for c in sorted(starts) if c >= first and starts[c] - 1 >= end]
+        everything = self.containers()
+        if after:
+            last = after[0]
+        else:  # the region runs to the contig's end: htslib reads on to the next container
+            later = [c for c in everything if c > max(starts)]
+            last = later[0] if later else max(starts)
+        return [c for c in everything if first <= c <= last]

@@ -124,15 +124,12 @@ def cram_header_end(index: CraiIndex, size: int) -> int:
 def cram_ranges(
     index: CraiIndex, size: int, tids: dict[str, int], regions: list[Region]
 ) -> list[tuple[int, int]]:
-    """Whole containers holding the regions' slices, and the one after the last of them (htslib
-    reads it to see that the region has ended); each ends where the next one starts."""
+    """Whole containers htslib reads for the regions; each ends where the next one starts
+    (the last where the EOF container starts)."""
     starts = index.containers()
     following = dict(zip(starts, [*starts[1:], size - CRAM_EOF], strict=True))
-    ranges = []
-    for region in regions:
-        found = index.containers_for(tids[region.contig], region.start, region.end)
-        if found:
-            after = following[found[-1]]
-            ranges += [(c, following[c]) for c in found]
-            ranges.append((after, following.get(after, size)))
-    return ranges
+    return [
+        (container, following[container])
+        for region in regions
+        for container in index.containers_for(tids[region.contig], region.start, region.end)
+    ]

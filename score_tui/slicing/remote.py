@@ -1,7 +1,9 @@
 """An object read by ranged GETs on one pre-signed URL into a sparse local file of its size.
 
 Only the ranges asked for are fetched (never twice); the rest of the file stays a hole. htslib
-then reads the local file as if it were whole, touching only what the index points to.
+then reads the local file as if it were whole, touching only what the index points to. Ranges
+are streamed to disk in pieces of at most PIECE bytes, so a whole-contig query never sits in
+memory, and a failed piece is fetched again alone.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from pathlib import Path
 
 import httpx
 
-from score_tui.client.errors import network_error
+from score_tui.client.backoff import Backoff
+from score_tui.client.errors import Retryable, TransferError, UrlRefused, network_error
 from score_tui.engine.dataplane import store_error
 
 #: Ranges closer than this are fetched as one request (fewer round trips for a few bytes).
 GAP = 4096
+PIECE = 32 * 1024 * 1024
+RETRY = Backoff(attempts=5, base=0.5, cap=8.0)
 
 
 def merge(ranges: list[tuple[int, int]], gap: int = 0) -> list[tuple[int, int]]:
@@ -30,14 +35,21 @@ def merge(ranges: list[tuple[int, int]], gap: int = 0) -> list[tuple[int, int]]:
     return merged
 
 
+def pieces(ranges: list[tuple[int, int]], size: int = PIECE) -> list[tuple[int, int]]:
+    return [(s, min(s + size, end)) for start, end in ranges for s in range(start, end, size)]
+
+
 class SparseCopy:
     """A local sparse copy of a remote object; `fetched` counts the bytes that came over."""
 
-    def __init__(self, url: str, size: int, path: Path, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, url: str, size: int, path: Path, http: httpx.AsyncClient, backoff: Backoff = RETRY
+    ) -> None:
         self.url = url
         self.size = size
         self.path = path
         self.http = http
+        self.backoff = backoff
         self.fetched = 0
         self.requests = 0
         self._have: list[tuple[int, int]] = []
@@ -59,16 +71,20 @@ class SparseCopy:
     async def fill(self, ranges: list[tuple[int, int]], parallel: int = 8) -> None:
         """Fetch what is missing of `ranges` (parallel ranged GETs) into the sparse file."""
         wanted = merge([(max(0, s), min(self.size, e)) for s, e in ranges])
-        missing = merge([g for s, e in wanted for g in self._missing(s, e)], GAP)
+        missing = pieces(merge([g for s, e in wanted for g in self._missing(s, e)], GAP))
         slots = asyncio.Semaphore(parallel)
 
         async def one(start: int, end: int) -> None:
             async with slots:
-                data = await self._get(start, end)
-            await asyncio.to_thread(self._write, start, data)
+                await self._get(start, end)
+            self._have = merge([*self._have, (start, end)])
 
-        await asyncio.gather(*(one(s, e) for s, e in missing))
-        self._have = merge(self._have + missing)
+        try:
+            async with asyncio.TaskGroup() as group:
+                for start, end in missing:
+                    group.create_task(one(start, end))
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None
 
     async def read(self, start: int, length: int) -> bytes:
         """Bytes [start, start + length), fetched if they are not here yet."""
@@ -77,24 +93,45 @@ class SparseCopy:
             handle.seek(start)
             return handle.read(min(length, self.size - start))
 
-    async def _get(self, start: int, end: int) -> bytes:
+    async def _get(self, start: int, end: int) -> None:
+        """One range, tried again with backoff when the link fails or the bytes come short."""
+        failures = 0
+        while True:
+            try:
+                await self._get_once(start, end)
+                return
+            except UrlRefused as exc:  # expired or revoked: the same URL will not do better
+                raise UrlRefused(f"{exc}; run the slice again for a fresh URL") from None
+            except Retryable:
+                failures += 1
+                if failures >= self.backoff.attempts:
+                    raise
+                await asyncio.sleep(self.backoff.delay(failures))
+
+    async def _get_once(self, start: int, end: int) -> None:
         what = f"bytes {start}-{end - 1}"
+        headers = {"Range": f"bytes={start}-{end - 1}"}
         try:
-            response = await self.http.get(self.url, headers={"Range": f"bytes={start}-{end - 1}"})
+            async with self.http.stream("GET", self.url, headers=headers) as response:
+                whole = response.status_code == 200 and end - start == self.size
+                if response.status_code != 206 and not whole:
+                    await response.aread()
+                    if response.status_code == 200:
+                        raise TransferError(f"{what}: the store ignores byte ranges")
+                    raise store_error(what, response)
+                self.requests += 1
+                at = start
+                fd = os.open(self.path, os.O_WRONLY)
+                try:
+                    async for chunk in response.aiter_bytes():
+                        chunk = chunk[: end - at]
+                        if chunk:
+                            await asyncio.to_thread(os.pwrite, fd, chunk, at)
+                            at += len(chunk)
+                            self.fetched += len(chunk)
+                finally:
+                    os.close(fd)
         except httpx.HTTPError as exc:
             raise network_error(what, exc) from exc
-        if response.status_code != 206 and not (response.status_code == 200 and start == 0):
-            raise store_error(what, response)
-        data = response.content[: end - start]
-        if len(data) != end - start:
-            raise store_error(f"{what}: {len(data)} bytes came", response)
-        self.fetched += len(response.content)
-        self.requests += 1
-        return data
-
-    def _write(self, start: int, data: bytes) -> None:
-        fd = os.open(self.path, os.O_WRONLY)
-        try:
-            os.pwrite(fd, data, start)
-        finally:
-            os.close(fd)
+        if at != end:
+            raise Retryable(f"{what}: only {at - start} bytes came")

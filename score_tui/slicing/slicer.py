@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,22 +72,24 @@ def records(handle: Any, regions: list[Region], contained: bool) -> Iterator[Any
             yield read
 
 
-def output_header(handle: Any, original: bool, command: str) -> dict[str, Any]:
-    """The input's header, with a @PG line for this slice unless the original is asked for."""
-    header = handle.header.to_dict()
-    if original:
-        return header
-    programs = header.setdefault("PG", [])
-    taken = {p.get("ID") for p in programs}
-    name, number = "score-tui", 1
-    while name in taken:
-        number += 1
-        name = f"score-tui.{number}"
-    entry = {"ID": name, "PN": "score-tui", "CL": command}
-    if programs:
-        entry["PP"] = programs[-1]["ID"]
-    programs.append(entry)
-    return header
+def output_header(handle: Any, original: bool, command: str) -> Any:
+    """The input's header as it is, with a @PG line for this slice unless the original is
+    asked for (built from the header's text, so nothing is reordered)."""
+    import pysam
+
+    text = str(handle.header)
+    if not original:
+        taken = re.findall(r"^@PG\t(?:.*\t)?ID:([^\t\n]+)", text, re.MULTILINE)
+        name, number = "score-tui", 1
+        while name in taken:
+            number += 1
+            name = f"score-tui.{number}"
+        flat = " ".join(command.split())  # no tab or newline may end up in the header line
+        line = f"@PG\tID:{name}\tPN:score-tui\tCL:{flat}"
+        if taken:
+            line += f"\tPP:{taken[-1]}"
+        text = f"{text.rstrip()}\n{line}\n" if text.strip() else f"{line}\n"
+    return pysam.AlignmentHeader.from_text(text)
 
 
 @dataclass(slots=True)
@@ -99,7 +102,7 @@ class SliceOutput:
     index: bool = False
     reference: Path | None = None
 
-    def write(self, handle: Any, header: dict[str, Any], reads: Iterator[Any]) -> int:
+    def write(self, handle: Any, header: Any, reads: Iterator[Any]) -> int:
         import pysam
 
         fmt = "sam" if self.path is None else self.format

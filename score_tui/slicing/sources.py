@@ -89,7 +89,8 @@ def local_source(path: Path, index: Path | None, reference: Path | None) -> Slic
         raise SliceError(f"{path} does not exist or is not a file")
     kind = kind_of(path.name)
     if index is None:
-        for candidate in (Path(f"{path}.bai"), Path(f"{path}.crai"), path.with_suffix(".bai")):
+        suffix = ".bai" if kind == "bam" else ".crai"
+        for candidate in (Path(f"{path}{suffix}"), path.with_suffix(suffix)):
             if candidate.is_file():
                 index = candidate
                 break

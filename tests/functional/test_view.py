@@ -273,3 +273,34 @@ def test_a_manifest_slices_every_bam_and_cram_and_a_local_file_works_too(
     local = tui.run("view", "--input-file", str(alignments.bam), "--query", "chr3:1000-5000")
     assert local.returncode == 0, local.stderr
     assert [x for x in local.stdout.splitlines() if not x.startswith("@")] == expected
+
+
+def test_bed_queries_and_the_header_alone(
+    stored: tuple[BrokerProcess, StoreProxy, Tui, dict[str, str]],
+    alignments: AlignmentFiles,
+    tmp_path: Path,
+) -> None:
+    _, _, tui, ids = stored
+    bed = tmp_path / "targets.bed"
+    bed.write_text("chr1\t16299\t16500\nchr3\t999\t5000\n")
+    out = tmp_path / "bed"
+    status, summary = tui.json(
+        "view", "--object-id", ids["sample.bam"], "--bed-query", str(bed), "--output-dir", str(out)
+    )
+    assert status == 0, summary["stderr"]
+    sam = Path(summary["files"][0]["path"])
+    assert sam.name == "sample.bam.targets.bed.sam"
+    assert records(sam) == samtools(str(alignments.bam), "chr1:16300-16500", "chr3:1000-5000")
+
+    header = tui.run("view", "--object-id", ids["sample.bam"], "--header-only")
+    assert header.returncode == 0, header.stderr
+    lines = header.stdout.splitlines()
+    original = subprocess.run(
+        ["samtools", "view", "-H", "--no-PG", str(alignments.bam)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    assert lines[: len(original)] == original
+    assert lines[len(original)].startswith("@PG\tID:score-tui\tPN:score-tui\tCL:")
+    assert len(lines) == len(original) + 1
