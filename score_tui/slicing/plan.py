@@ -28,10 +28,9 @@ class NotAlignments(ValueError):
 
 @dataclass(slots=True)
 class BamHeader:
-    """Contig names and lengths, in order, and where the header's last block ends."""
+    """Contig names and lengths, in order."""
 
     contigs: dict[str, int] = field(default_factory=dict)
-    end: int = 0
 
     @property
     def names(self) -> list[str]:
@@ -85,7 +84,7 @@ async def read_bam_header(copy: SparseCopy) -> BamHeader:
         offset += size
         contigs = _parse_bam_header(data)
         if contigs is not None:
-            return BamHeader(contigs, offset)
+            return BamHeader(contigs)
     raise NotAlignments("the BAM header does not end before the end of the file")
 
 

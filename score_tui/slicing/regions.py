@@ -27,11 +27,6 @@ class Region:
     def __str__(self) -> str:
         return f"{self.contig}:{self.start + 1}-{self.end}"
 
-    @property
-    def label(self) -> str:
-        """For file names: `chr20_1000-2000`."""
-        return f"{self.contig}_{self.start + 1}-{self.end}"
-
 
 def _number(text: str, query: str) -> int:
     digits = text.replace(",", "").replace("_", "")

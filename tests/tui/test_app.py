@@ -86,6 +86,14 @@ async def upload_files(pilot: Any, tmp_path: Path, names: list[str]) -> None:
     await pilot.click("#ok")
 
 
+async def uploaded(pilot: Any, count: int) -> None:
+    """Until `count` transfers are done and their analysis is published (downloads of an
+    unpublished analysis are refused)."""
+    app = pilot.app
+    await until(pilot, lambda: len(states(app)) == count and set(states(app)) == {State.DONE})
+    await until(pilot, lambda: not [w for w in app.workers if w.group == "add" and w.is_running])
+
+
 async def test_upload_then_download_with_the_keyboard(
     broker: BrokerProcess, tmp_path: Path, files: dict[str, bytes], user_home: Path
 ) -> None:
@@ -93,7 +101,7 @@ async def test_upload_then_download_with_the_keyboard(
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.broker_status.startswith("connected"))
         await upload_files(pilot, tmp_path, list(files))
-        await until(pilot, lambda: len(states(app)) == 2 and set(states(app)) == {State.DONE})
+        await uploaded(pilot, 2)
         assert isinstance(app.screen, QueueScreen)
         analysis = next(iter(app.workspace.journal.transfers())).object_id
         song = await app.workspace.song.entity(analysis)
@@ -117,7 +125,7 @@ async def test_pause_resume_cancel_and_pause_all(
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.broker_status.startswith("connected"))
         await upload_files(pilot, tmp_path, list(files))
-        await until(pilot, lambda: set(states(app)) == {State.DONE})
+        await uploaded(pilot, 2)
         app.engine.set_bandwidth_limit(4e6)  # slow enough to act on a running download
 
         await pilot.press("a")
@@ -158,7 +166,7 @@ async def test_retry_failed_after_the_cause_is_fixed(
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.broker_status.startswith("connected"))
         await upload_files(pilot, tmp_path, ["notes.txt"])
-        await until(pilot, lambda: states(app) == [State.DONE])
+        await uploaded(pilot, 1)
         blocker = tmp_path / "blocked"
         blocker.write_text("a file where the destination directory should be")
 
@@ -185,7 +193,7 @@ async def test_filter_details_and_help(
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.broker_status.startswith("connected"))
         await upload_files(pilot, tmp_path, list(files))
-        await until(pilot, lambda: len(states(app)) == 2 and set(states(app)) == {State.DONE})
+        await uploaded(pilot, 2)
         table = app.screen.query_one("#queue")
 
         await pilot.press("slash", *"notes")
@@ -235,7 +243,7 @@ async def test_every_palette_command_runs(
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.broker_status.startswith("connected"))
         await upload_files(pilot, tmp_path, ["notes.txt"])
-        await until(pilot, lambda: states(app) == [State.DONE])
+        await uploaded(pilot, 1)
         expected = {
             "Add download": "AddDownloadScreen",
             "Add upload": "AddUploadScreen",
@@ -286,7 +294,7 @@ async def test_the_queue_survives_quitting(
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.broker_status.startswith("connected"))
         await upload_files(pilot, tmp_path, list(files))
-        await until(pilot, lambda: set(states(app)) == {State.DONE})
+        await uploaded(pilot, 2)
         ids = " ".join(v.transfer.object_id for v in app.live.views.values())
         app.engine.set_bandwidth_limit(4e6)
         await pilot.press("a")
@@ -338,7 +346,7 @@ async def test_a_batch_run_shows_in_the_open_app(
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.broker_status.startswith("connected"))
         await upload_files(pilot, tmp_path, ["notes.txt"])
-        await until(pilot, lambda: states(app) == [State.DONE])
+        await uploaded(pilot, 1)
         object_id = by_name(app, "notes.txt", "upload").object_id
         env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
         batch = await asyncio.create_subprocess_exec(
@@ -376,11 +384,11 @@ async def test_slice_a_bam_and_save_the_reads(
         await type_into(pilot, "#files", f"{bam} {bam}.bai")
         app.screen.query_one("#access", Select).value = "open"
         await pilot.click("#ok")
-        await until(pilot, lambda: len(states(app)) == 2 and set(states(app)) == {State.DONE})
+        await uploaded(pilot, 2)
         table = app.screen.query_one("#queue")
-        uploaded = by_name(app, "reads.bam", "upload")
-        await until(pilot, lambda: uploaded.id in table.rows)
-        table.move_cursor(row=table.get_row_index(uploaded.id))
+        bam_upload = by_name(app, "reads.bam", "upload")
+        await until(pilot, lambda: bam_upload.id in table.rows)
+        table.move_cursor(row=table.get_row_index(bam_upload.id))
 
         await pilot.press("v")
         await until(pilot, lambda: isinstance(app.screen, SliceScreen))
