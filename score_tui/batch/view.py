@@ -14,7 +14,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import httpx
 from pysam.utils import SamtoolsError
 
 from score_tui.batch.manifests import download_object_ids, read_manifest
@@ -22,6 +21,7 @@ from score_tui.batch.outcome import Outcome
 from score_tui.batch.session import Session
 from score_tui.client.errors import TransferError
 from score_tui.slicing.regions import Region, parse_queries, read_bed
+from score_tui.slicing.remote import http_client
 from score_tui.slicing.slicer import (
     SliceError,
     SliceOutput,
@@ -107,9 +107,8 @@ async def view(args: argparse.Namespace, session: Session) -> list[Outcome]:
     else:
         wanted = list(dict.fromkeys(args.object_id))
     outcomes = []
-    timeout = httpx.Timeout(60, pool=None)
     with tempfile.TemporaryDirectory(prefix="score-tui-view-") as directory:
-        async with httpx.AsyncClient(timeout=timeout) as http:
+        async with http_client() as http:
             for number, object_id in enumerate(wanted):
                 if args.manifest and not await _is_alignments(session, object_id):
                     continue  # a manifest's other files: not sliced

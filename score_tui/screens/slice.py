@@ -10,7 +10,6 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import httpx
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,6 +20,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Select, St
 from score_tui.batch.manifests import is_uuid
 from score_tui.client.errors import UrlRefused
 from score_tui.slicing.regions import Region, parse_queries
+from score_tui.slicing.remote import http_client
 from score_tui.slicing.slicer import SliceOutput, opened, output_header, records
 from score_tui.slicing.sources import SliceSource, remote_source
 from score_tui.units import human_size
@@ -45,7 +45,7 @@ class SliceScreen(Screen[None]):
         self.source: SliceSource | None = None
         self.regions: list[Region] = []
         self._directory = Path(tempfile.mkdtemp(prefix="score-tui-slice-"))
-        self._http = httpx.AsyncClient(timeout=httpx.Timeout(60, pool=None))
+        self._http = http_client()
 
     @property
     def tui(self) -> TransferApp:

@@ -24,6 +24,11 @@ PIECE = 32 * 1024 * 1024
 RETRY = Backoff(attempts=5, base=0.5, cap=8.0)
 
 
+def http_client() -> httpx.AsyncClient:
+    """The client slices fetch with: patient reads, no pool limit on waiting."""
+    return httpx.AsyncClient(timeout=httpx.Timeout(60, pool=None))
+
+
 def merge(ranges: list[tuple[int, int]], gap: int = 0) -> list[tuple[int, int]]:
     """Sorted, merged [start, end) ranges; ones less than `gap` apart are joined."""
     merged: list[tuple[int, int]] = []
