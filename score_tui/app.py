@@ -361,8 +361,10 @@ class TransferApp(App[str | None]):
     # -- adding transfers --------------------------------------------------------------------
 
     def batch_args(self, command: str, **values: object) -> argparse.Namespace:
-        """A batch command's arguments with its defaults, as the batch CLI would parse them."""
+        """A batch command's arguments with its defaults, as the batch CLI would parse them
+        (the connection check is off: the app made it when it connected)."""
         args = build_parser().parse_args([command])
+        args.verify_connection = False
         for name, value in values.items():
             setattr(args, name, value)
         return args

@@ -95,6 +95,5 @@ class AddDownloadScreen(FormScreen[argparse.Namespace | None]):
                 output_layout=self.query_one("#layout", Select).value,
                 index=self.query_one("#index", Checkbox).value,
                 force=self.query_one("#force", Checkbox).value,
-                verify_connection=False,
             )
         )

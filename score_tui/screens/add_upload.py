@@ -85,7 +85,6 @@ class AddUploadScreen(FormScreen[argparse.Namespace | None]):
                     "upload",
                     manifest=str(Path(manifest).expanduser()),
                     force=force,
-                    verify_connection=False,
                 )
             )
             return
@@ -105,7 +104,6 @@ class AddUploadScreen(FormScreen[argparse.Namespace | None]):
                     object_id=object_id,
                     file=files,
                     force=force,
-                    verify_connection=False,
                 )
             )
             return
@@ -120,6 +118,5 @@ class AddUploadScreen(FormScreen[argparse.Namespace | None]):
                 force=force,
                 access=self.query_one("#access", Select).value,
                 publish=self.query_one("#publish", Checkbox).value,
-                verify_connection=False,
             )
         )
