@@ -10,11 +10,22 @@ any upload in progress.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from score_broker.errors import InvalidRequest
 from score_broker.services.models import CompletedPart, ObjectSpecification
 from score_broker.storage.base import ObjectStore
 
 MARKER_SEPARATOR = "|"
+
+
+@dataclass(frozen=True, slots=True)
+class UploadRecord:
+    """What one listing of an upload attempt shows: its spec, its finished parts, every key."""
+
+    has_spec: bool
+    parts: dict[int, CompletedPart]
+    keys: list[str]
 
 
 def _parsed(key: str, data: bytes | None) -> ObjectSpecification | None:
@@ -68,32 +79,49 @@ class UploadState:
         key = self._upload_prefix(object_id, upload_id) + ".meta"
         return _parsed(key, self.store.get_state(key))
 
+    def record(self, object_id: str, upload_id: str) -> UploadRecord:
+        """Everything stored for an upload attempt, in one listing."""
+        prefix = self._upload_prefix(object_id, upload_id)
+        keys = self.store.list_state(prefix).keys
+        parts: dict[int, CompletedPart] = {}
+        for key in keys:
+            if key.startswith(prefix + "part-"):
+                _, _, text = key.partition(MARKER_SEPARATOR)
+                part = CompletedPart.from_json(text)
+                parts[part.part_number] = part  # the last marker wins if there are two
+        return UploadRecord(prefix + ".meta" in keys, parts, keys)
+
     def mark_part(self, object_id: str, upload_id: str, part: CompletedPart) -> None:
+        """Record a finished part, replacing any marker it had."""
         prefix = self._upload_prefix(object_id, upload_id)
         marker = f"{prefix}part-{part.part_number:08x}{MARKER_SEPARATOR}{part.to_json()}"
+        self.unmark_part(object_id, upload_id, part.part_number, keep=marker)
         self.store.put_state(marker, b"")
 
-    def _marker_keys(self, object_id: str, upload_id: str, part_number: int | None) -> list[str]:
-        prefix = self._upload_prefix(object_id, upload_id) + "part-"
-        if part_number is not None:
-            prefix += f"{part_number:08x}{MARKER_SEPARATOR}"
-        return self.store.list_state(prefix).keys
+    def unmark_part(
+        self,
+        object_id: str,
+        upload_id: str,
+        part_number: int,
+        known: UploadRecord | None = None,
+        keep: str | None = None,
+    ) -> None:
+        lead = f"{self._upload_prefix(object_id, upload_id)}part-{part_number:08x}"
+        lead += MARKER_SEPARATOR
+        keys = known.keys if known is not None else self.store.list_state(lead).keys
+        stale = [key for key in keys if key.startswith(lead) and key != keep]
+        if stale:
+            self.store.delete_state(stale)
 
     def completed_parts(self, object_id: str, upload_id: str) -> dict[int, CompletedPart]:
-        """Finished parts by number (the last marker wins if a part was finished twice)."""
-        parts: dict[int, CompletedPart] = {}
-        for key in self._marker_keys(object_id, upload_id, None):
-            _, _, text = key.partition(MARKER_SEPARATOR)
-            part = CompletedPart.from_json(text)
-            parts[part.part_number] = part
-        return parts
+        """Finished parts by number."""
+        return self.record(object_id, upload_id).parts
 
-    def unmark_part(self, object_id: str, upload_id: str, part_number: int) -> None:
-        self.store.delete_state(self._marker_keys(object_id, upload_id, part_number))
-
-    def delete_upload(self, object_id: str, upload_id: str) -> None:
-        """Remove an upload attempt's spec and markers."""
-        keys = self.store.list_state(self._upload_prefix(object_id, upload_id)).keys
+    def delete_upload(
+        self, object_id: str, upload_id: str, known: UploadRecord | None = None
+    ) -> None:
+        """Remove an upload attempt's spec and markers (`known`: a fresh listing of them)."""
+        keys = (known or self.record(object_id, upload_id)).keys
         self.store.delete_state(keys)
 
     def save_final(self, spec: ObjectSpecification) -> None:

@@ -21,7 +21,7 @@ from score_broker.services.models import (
     UploadProgress,
 )
 from score_broker.services.planner import PartPlanner
-from score_broker.services.upload_state import UploadState
+from score_broker.services.upload_state import UploadRecord, UploadState
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,15 @@ class UploadService:
     @property
     def whole_object(self) -> bool:
         return self.store.whole_object_uploads
+
+    def _drop_uploads(self, object_id: str) -> bool:
+        """Abort the object's uploads in progress and forget their state; False if none."""
+        key = self.state.object_key(object_id)
+        upload_ids = self.state.upload_ids(object_id)
+        for old in upload_ids:
+            self.store.abort_multipart(key, old)
+            self.state.delete_upload(object_id, old)
+        return bool(upload_ids)
 
     def _sign_parts(self, spec: ObjectSpecification) -> None:
         key = spec.object_key
@@ -88,9 +97,7 @@ class UploadService:
                 "pass overwrite=true to replace it."
             )
         key = self.state.object_key(object_id)
-        for old in self.state.upload_ids(object_id):
-            self.store.abort_multipart(key, old)
-            self.state.delete_upload(object_id, old)
+        self._drop_uploads(object_id)
         if self.whole_object:
             # The client's write replaces the object at once (no commit step to wait for):
             # the old record must not describe the new bytes.
@@ -138,7 +145,6 @@ class UploadService:
             )
         if self.whole_object:
             # The object appears only once the client commits it: finalize checks it then.
-            self.state.unmark_part(object_id, spec.upload_id, part_number)
             self.state.mark_part(object_id, spec.upload_id, CompletedPart(1, md5_hex, md5_hex))
             return
         planned = spec.parts[part_number - 1]
@@ -160,7 +166,6 @@ class UploadService:
                 f"Part {part_number} was stored with MD5 {stored.etag} but md5 says {md5_hex}; "
                 "upload the part again."
             )
-        self.state.unmark_part(object_id, spec.upload_id, part_number)
         self.state.mark_part(
             object_id, spec.upload_id, CompletedPart(part_number, md5_hex, etag.lower())
         )
@@ -168,14 +173,17 @@ class UploadService:
     def forget_part(self, object_id: str, upload_id: str, part_number: int) -> None:
         """Unmark a finished part so it is uploaded again (the stored bytes are replaced then)."""
         validation.object_id(object_id)
-        spec = self._spec_of(object_id, upload_id)
-        self.state.unmark_part(object_id, spec.upload_id, part_number)
+        record = self.state.record(object_id, validation.upload_id(upload_id))
+        if not record.has_spec:
+            raise NotFound(f"Upload {upload_id} of object {object_id} is not in progress.")
+        self.state.unmark_part(object_id, upload_id, part_number, record)
 
     def finalize(self, object_id: str, upload_id: str) -> None:
         """Assemble the object once every part is finished, and write its final spec."""
         validation.object_id(object_id)
         validation.upload_id(upload_id)
-        spec = self.state.load_spec(object_id, upload_id)
+        record = self.state.record(object_id, upload_id)
+        spec = self.state.load_spec(object_id, upload_id) if record.has_spec else None
         if spec is None:
             final = self.state.load_final(object_id)
             if final is not None and final.upload_id == upload_id:
@@ -184,7 +192,7 @@ class UploadService:
         if self.whole_object:
             self._finalize_whole_object(spec)
             return
-        done = self.state.completed_parts(object_id, upload_id)
+        done = record.parts
         missing = [p.part_number for p in spec.parts if p.part_number not in done]
         if missing:
             shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
@@ -207,14 +215,24 @@ class UploadService:
             if head is None or head.etag != multipart_etag([done[n].md5 for n in sorted(done)]):
                 raise
             computed = None
+        self._publish(spec, done, record, computed)
+
+    def _publish(
+        self,
+        spec: ObjectSpecification,
+        done: dict[int, CompletedPart],
+        record: UploadRecord,
+        computed_md5: str | None,
+    ) -> None:
+        """Write the final spec of a finished upload and drop its state."""
         final = spec.copy()
-        final.object_md5 = spec.object_md5 or computed
+        final.object_md5 = spec.object_md5 or computed_md5
         for part in final.parts:
             part.url = None
             part.source_md5 = done[part.part_number].md5
         self.state.save_final(final)
-        self.state.delete_upload(object_id, upload_id)
-        log.info("upload %s of %s finalized", upload_id, object_id)
+        self.state.delete_upload(spec.object_id, spec.upload_id, record)
+        log.info("upload %s of %s finalized", spec.upload_id, spec.object_id)
 
     def _finalize_whole_object(self, spec: ObjectSpecification) -> None:
         """Record an object the client wrote whole, once it is there with the planned size."""
@@ -265,9 +283,5 @@ class UploadService:
     def cancel(self, object_id: str) -> None:
         """Abort the upload in progress and drop its state."""
         validation.object_id(object_id)
-        upload_ids = self.state.upload_ids(object_id)
-        if not upload_ids:
+        if not self._drop_uploads(object_id):
             raise NotFound(f"Upload ID not found for object ID {object_id}.")
-        for upload_id in upload_ids:
-            self.store.abort_multipart(self.state.object_key(object_id), upload_id)
-            self.state.delete_upload(object_id, upload_id)

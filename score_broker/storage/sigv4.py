@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
@@ -61,8 +61,13 @@ class QuerySigner:
         params: Sequence[tuple[str, str]],
         expires_in: int,
         range_header: str | None = None,
+        *,
+        headers: Mapping[str, str] | None = None,
     ) -> str:
-        """The URL for `method` on `base_url` + `key` (base_url ends with '/')."""
+        """The URL for `method` on `base_url` + `key` (base_url ends with '/').
+
+        The request must then carry `Range: range_header` and `headers` as given: they are
+        signed (S3 refuses `x-amz-*` headers that are not)."""
         credentials = self._credentials()
         now = self._clock()
         amz_date = now.strftime("%Y%m%dT%H%M%SZ")
@@ -70,7 +75,13 @@ class QuerySigner:
         scope = f"{day}/{self._region}/s3/aws4_request"
         url = base_url + quote(key, safe="/~")
         parts = urlsplit(url)
-        signed_headers = "host;range" if range_header is not None else "host"
+        signed = {"host": parts.netloc}
+        if range_header is not None:
+            signed["range"] = range_header
+        for name, value in (headers or {}).items():
+            signed[name.lower()] = value.strip()
+        names = sorted(signed)
+        signed_headers = ";".join(names)
         query = [
             *params,
             ("X-Amz-Algorithm", ALGORITHM),
@@ -83,11 +94,16 @@ class QuerySigner:
             query.append(("X-Amz-Security-Token", credentials.token))
         encoded = [(_encode(name), _encode(value)) for name, value in query]
         canonical_query = "&".join(f"{n}={v}" for n, v in sorted(encoded))
-        headers = f"host:{parts.netloc}\n"
-        if range_header is not None:
-            headers += f"range:{range_header}\n"
+        canonical_headers = "".join(f"{name}:{signed[name]}\n" for name in names)
         canonical = "\n".join(
-            [method, parts.path, canonical_query, headers, signed_headers, "UNSIGNED-PAYLOAD"]
+            [
+                method,
+                parts.path,
+                canonical_query,
+                canonical_headers,
+                signed_headers,
+                "UNSIGNED-PAYLOAD",
+            ]
         )
         digest = hashlib.sha256(canonical.encode()).hexdigest()
         to_sign = f"{ALGORITHM}\n{amz_date}\n{scope}\n{digest}"

@@ -50,7 +50,7 @@ async def plan_upload(
         transfer = Transfer(
             direction=Direction.UPLOAD, object_id=object_id, server_url=ws.api.server_url,
             path=str(source), file_name=source.name, md5=md5, md5_declared=md5 is not None,
-            force=args.force,
+            force=args.force, new_object=analysis is not None,
         )  # fmt: skip
         transfers.append(ws.queue(transfer))
     return outcomes, transfers, analysis

@@ -19,6 +19,7 @@ from score_tui.client.errors import (
     service_error,
 )
 from score_tui.client.models import ObjectSpec
+from score_tui.client.tls import verify_for
 
 USER_AGENT = f"score-tui/{__version__}"
 
@@ -31,7 +32,11 @@ def service_client(
     if token:
         headers["Authorization"] = f"Bearer {token}"
     return httpx.AsyncClient(
-        base_url=base_url, headers=headers, timeout=timeout, transport=transport
+        base_url=base_url,
+        headers=headers,
+        timeout=timeout,
+        transport=transport,
+        verify=verify_for(base_url),
     )
 
 
@@ -109,7 +114,7 @@ class ScoreApi:
             raise service_error("connection check", response)
         url = response.text.strip()
         try:
-            async with httpx.AsyncClient(timeout=5) as plain:
+            async with httpx.AsyncClient(timeout=5, verify=verify_for(url)) as plain:
                 probe = await plain.get(url, headers={"User-Agent": USER_AGENT})
         except httpx.HTTPError as exc:
             raise network_error("connection check: the object store", exc) from exc

@@ -1,39 +1,41 @@
-"""A shared bandwidth cap (token bucket) whose rate can change while transfers run."""
+"""A shared bandwidth cap whose rate can change while parts move, for the part threads."""
 
 from __future__ import annotations
 
-import asyncio
+import threading
 import time
+from collections.abc import Callable
+
+#: How much may go out at once after an idle spell, in seconds of the rate.
+BURST_SECONDS = 0.25
 
 
 class BandwidthLimiter:
-    """Callers `await consume(n)` before moving n bytes; None as the rate means no cap."""
+    """Threads `reserve(n)` before moving n bytes and wait the seconds it returns; None as the
+    rate means no cap. A cell-rate algorithm: each byte has a time slot at the rate."""
 
-    def __init__(self, rate: float | None = None) -> None:
-        self._rate = rate
-        self._allowance = 0.0
-        self._stamp = time.monotonic()
-        self._lock = asyncio.Lock()
+    def __init__(self, rate: float | None = None, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._rate: float | None = None
+        self._due = 0.0
+        self.set_rate(rate)
 
     @property
     def rate(self) -> float | None:
         return self._rate
 
     def set_rate(self, rate: float | None) -> None:
-        self._rate = rate if rate and rate > 0 else None
-        self._allowance = 0.0
-        self._stamp = time.monotonic()
+        with self._lock:
+            self._rate = rate if rate and rate > 0 else None
+            self._due = self._clock()
 
-    async def consume(self, size: int) -> None:
-        if self._rate is None:
-            return
-        async with self._lock:
-            while self._rate is not None:
-                now = time.monotonic()
-                burst = self._rate / 4
-                self._allowance = min(burst, self._allowance + (now - self._stamp) * self._rate)
-                self._stamp = now
-                if self._allowance >= min(size, burst):
-                    self._allowance -= size
-                    return
-                await asyncio.sleep(min(0.25, (min(size, burst) - self._allowance) / self._rate))
+    def reserve(self, size: int) -> float:
+        """Book `size` bytes; the seconds to wait before moving them."""
+        with self._lock:
+            rate = self._rate
+            if rate is None:
+                return 0.0
+            now = self._clock()
+            self._due = max(self._due, now - BURST_SECONDS) + size / rate
+            return max(0.0, self._due - now - BURST_SECONDS)

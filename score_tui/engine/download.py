@@ -1,10 +1,18 @@
-"""A download: parts written at their offsets into a temporary file, checked, renamed into place."""
+"""A download: parts written at their offsets into a temporary file, checked, renamed into place.
+
+Each byte is hashed once where the whole-file MD5 can be checked: the file's MD5 is taken of
+its in-order prefix as parts land, and the parts' own MD5s (`sourceMd5`) are used only when it
+does not match, to find the damaged parts and fetch just those again. Where there is no
+whole-file check (a byte range, `--validate false`, no MD5 at the server), each part is hashed
+as it arrives and held against its `sourceMd5`.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import shutil
+import threading
 from pathlib import Path
 
 from score_tui.client.errors import ChecksumMismatch, TransferError
@@ -12,7 +20,10 @@ from score_tui.client.models import ObjectSpec
 from score_tui.engine.dataplane import OnBytes
 from score_tui.engine.hashing import SequentialHasher, md5_of_range, normalized_md5
 from score_tui.engine.model import Md5State, PartRecord
-from score_tui.engine.runner import Runner, WholeFileMismatch, same_layout
+from score_tui.engine.runner import PartsDamaged, Runner, same_layout
+
+#: How far (bytes) parts may be written ahead of the whole-file MD5.
+HASH_WINDOW = 128 * 1024 * 1024
 
 
 class TargetExists(TransferError):
@@ -43,6 +54,7 @@ class DownloadRunner(Runner):
         if not spec.parts:
             raise TransferError(f"the server returned no parts for {t.object_id}")
         self._base = min(p.offset for p in spec.parts)
+        self._window = max(HASH_WINDOW, 2 * max(p.size for p in spec.parts))
         self._source_md5 = {p.number: p.source_md5 for p in spec.parts}
         t.size = sum(p.size for p in spec.parts)
         previous_md5, t.md5 = t.md5, normalized_md5(spec.object_md5)
@@ -53,12 +65,19 @@ class DownloadRunner(Runner):
         await self._reverify(parts)
         self.journal.save(t)
         self.use_spec(spec)
-        if t.checks_whole_file:
-            self.hasher = SequentialHasher(self.fd, t.size)
-            self.hasher.start()
-            self.landed(parts)
+        self._start_hasher(parts)
         self.md5_state(Md5State.PENDING)
         return parts
+
+    def _start_hasher(self, parts: list[PartRecord]) -> None:
+        if self.hasher is not None:
+            self.hasher.cancel()
+            self.hasher = None
+        if self.transfer.checks_whole_file:
+            assert self.fd is not None
+            self.hasher = SequentialHasher(self.fd, self.transfer.size)
+            self.hasher.start()
+            self.landed(parts)
 
     def _placed_before_a_crash(self) -> bool:
         """A run killed after renaming the checked file into place but before recording it."""
@@ -118,8 +137,9 @@ class DownloadRunner(Runner):
             )
 
     async def _reverify(self, parts: list[PartRecord]) -> None:
-        """Parts a killed run finished are trusted only if their bytes still hash right."""
-        done = [p for p in parts if p.done]
+        """Parts a killed run finished are trusted only if their bytes still hash right (those
+        with nothing to hold them against are checked by the whole-file MD5, or by nothing)."""
+        done = [p for p in parts if p.done and (self._source_md5.get(p.number) or p.md5)]
         if not done:
             return
         self.md5_state(Md5State.CHECKING, f"re-checking {len(done)} finished parts")
@@ -130,7 +150,7 @@ class DownloadRunner(Runner):
                 md5_of_range, self.fd, part.offset - self._base, part.size
             )
             expected = (self._source_md5.get(part.number) or part.md5 or "").lower()
-            if digest != part.md5 or digest != expected:
+            if digest != expected or (part.md5 is not None and digest != part.md5):
                 bad.append(part)
         self._undo(parts, bad)
 
@@ -145,22 +165,34 @@ class DownloadRunner(Runner):
 
     async def move(self, part: PartRecord, on_bytes: OnBytes) -> None:
         assert self.fd is not None
-        what = self.part_name(part)
+        whole_check = self.transfer.checks_whole_file
         digest = await self.plane.get_part(
-            what,
+            self.part_name(part),
             self.url(part),
             part.offset,
             part.size,
             self.fd,
             part.offset - self._base,
             on_bytes,
+            digest=not whole_check,
+            room=self._room if self.hasher is not None else None,
         )
+        if digest is not None:
+            self._check_part(part, digest)
+        part.md5 = digest
+
+    def _room(self, end: int, stopped: threading.Event) -> None:
+        """Parts wait while they are too far ahead of the whole-file MD5."""
+        assert self.hasher is not None
+        self.hasher.wait_for_room(end, self._window, stopped)
+
+    def _check_part(self, part: PartRecord, digest: str) -> None:
         expected = self._source_md5.get(part.number)
         if expected and digest != expected.lower():
             raise ChecksumMismatch(
-                f"{what}: the bytes received have MD5 {digest}, not {expected}; fetching again"
+                f"{self.part_name(part)}: the bytes received have MD5 {digest}, not {expected}; "
+                "fetching again"
             )
-        part.md5 = digest
 
     def landed(self, parts: list[PartRecord]) -> None:
         if self.hasher is None:
@@ -190,15 +222,37 @@ class DownloadRunner(Runner):
             digest = await self.hasher.result()
             if digest != t.md5:
                 self.md5_state(Md5State.MISMATCH, f"received {digest}, expected {t.md5}")
-                parts = self.journal.parts(t.id)
-                self._undo(parts, parts)
-                raise WholeFileMismatch(
-                    f"{t.file_name}: the downloaded bytes have MD5 {digest}, not {t.md5}; "
-                    "nothing was written to the target"
-                )
+                await self._find_damaged(digest)
             self.md5_state(Md5State.OK, digest)
         await asyncio.to_thread(os.fsync, self.fd)
         self._place()
+
+    async def _find_damaged(self, digest: str) -> None:
+        """Raise PartsDamaged with the parts whose bytes differ from their `sourceMd5` (all
+        of them where the server has no part MD5s), after the whole-file MD5 failed."""
+        t = self.transfer
+        assert self.fd is not None
+        parts = self.journal.parts(t.id)
+        damaged: list[tuple[PartRecord, ChecksumMismatch]] = []
+        for part in parts:
+            expected = self._source_md5.get(part.number)
+            if expected:
+                now = await asyncio.to_thread(
+                    md5_of_range, self.fd, part.offset - self._base, part.size
+                )
+                try:
+                    self._check_part(part, now)
+                except ChecksumMismatch as error:
+                    damaged.append((part, error))
+        if not damaged:
+            unknown = ChecksumMismatch(
+                f"{t.file_name}: the downloaded bytes have MD5 {digest}, not {t.md5}; "
+                "fetching it again (nothing was written to the target)"
+            )
+            damaged = [(part, unknown) for part in parts]
+        self._undo(parts, [part for part, _ in damaged])
+        self._start_hasher(parts)
+        raise PartsDamaged(damaged)
 
     def _place(self) -> None:
         """Move the checked temp file to the target; only --force replaces an existing file."""

@@ -11,6 +11,7 @@ import logging
 import os
 from collections import deque
 from collections.abc import Iterable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,13 +32,17 @@ from score_tui.engine.events import (
 from score_tui.engine.journal import Journal
 from score_tui.engine.locks import TransferBusy, TransferLock
 from score_tui.engine.model import Direction, PartRecord, PartState, State, Transfer
-from score_tui.engine.runner import Runner, WholeFileMismatch
+from score_tui.engine.runner import PartsDamaged, Runner
 from score_tui.engine.upload import UploadRunner
 
 log = logging.getLogger(__name__)
 
-#: How many times a download is fetched again after its whole-file MD5 failed.
+#: How many times a download's damaged parts are fetched again after its whole-file MD5 failed.
 WHOLE_FILE_ATTEMPTS = 3
+#: Files up to this size do not count against `active_transfers`: they are worked on up to
+#: SMALL_FILES_AT_ONCE at a time, since their time goes to round trips, not to moving bytes.
+SMALL_FILE = 16 * 1024 * 1024
+SMALL_FILES_AT_ONCE = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,7 @@ class EngineSettings:
 
     concurrency: int = 8
     per_transfer: int = 6
+    #: Files bigger than SMALL_FILE moving at once.
     active_transfers: int = 4
     bandwidth_limit: float | None = None
     retries: int = 10
@@ -67,9 +73,10 @@ class Engine:
         self.events = EventBus()
         self.limiter = BandwidthLimiter(settings.bandwidth_limit)
         self.backoff = Backoff(settings.retries, settings.retry_delay, settings.retry_max_delay)
-        self.plane = DataPlane(self.limiter, settings.stall_timeout, settings.concurrency * 2)
+        self.plane = DataPlane(self.limiter, settings.stall_timeout, settings.concurrency)
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._active = asyncio.Semaphore(settings.active_transfers)
+        self._admitted = asyncio.Semaphore(max(SMALL_FILES_AT_ONCE, settings.active_transfers))
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._transfers: dict[str, Transfer] = {}
         self._stopping: dict[str, State] = {}
@@ -209,18 +216,15 @@ class Engine:
             self._tasks.pop(transfer.id, None)
             return
         try:
-            async with self._active:
+            async with self._admitted, AsyncExitStack() as big:
+                if transfer.direction == Direction.UPLOAD and _size(transfer.path) > SMALL_FILE:
+                    await big.enter_async_context(self._active)
                 self._set_state(transfer, State.RUNNING)
-                for attempt in range(1, WHOLE_FILE_ATTEMPTS + 1):
-                    runner = self._runner(transfer)
-                    try:
-                        await self._attempt(transfer, runner)
-                        break
-                    except WholeFileMismatch:
-                        if attempt == WHOLE_FILE_ATTEMPTS:
-                            raise
-                    finally:
-                        runner.close()
+                runner = self._runner(transfer)
+                try:
+                    await self._attempt(transfer, runner, big)
+                finally:
+                    runner.close()
             self._set_state(transfer, State.DONE)
         except asyncio.CancelledError:
             requested = self._stopping.pop(transfer.id, None)
@@ -256,30 +260,77 @@ class Engine:
         except Exception:
             log.exception("cannot record transfer %s as %s", transfer.id, state)
 
-    async def _attempt(self, transfer: Transfer, runner: Runner) -> None:
+    async def _attempt(self, transfer: Transfer, runner: Runner, big: AsyncExitStack) -> None:
         parts = await runner.prepare()
+        if transfer.direction == Direction.DOWNLOAD and transfer.size > SMALL_FILE:
+            await big.enter_async_context(self._active)
         transfer.bytes_done = sum(p.size for p in parts if p.done)
         self.events.publish(TransferStarted(transfer, tuple(parts)))
-        queue = deque(p for p in parts if not p.done)
+        failures: dict[int, int] = {}
+        pending = [p for p in parts if not p.done]
+        for round_ in range(WHOLE_FILE_ATTEMPTS + 1):
+            await self._move_all(transfer, runner, parts, pending, failures)
+            try:
+                await runner.finish()
+                return
+            except PartsDamaged as found:
+                if round_ == WHOLE_FILE_ATTEMPTS:
+                    raise TransferError(f"{found} (gave up after {round_ + 1} attempts)") from None
+                pending = self._damaged(transfer, parts, found, failures)
+
+    def _damaged(
+        self,
+        transfer: Transfer,
+        parts: list[PartRecord],
+        found: PartsDamaged,
+        failures: dict[int, int],
+    ) -> list[PartRecord]:
+        """The parts to fetch again after the whole-file MD5 failed (they count as failures)."""
+        by_number = {part.number: part for part in parts}
+        again = []
+        for damaged, error in found.damaged:
+            part = by_number[damaged.number]
+            part.done, part.md5, part.etag = False, None, None
+            transfer.bytes_done -= part.size
+            self.events.publish(PartChanged(transfer.id, part.number, PartState.FAILED, str(error)))
+            failures[part.number] = failures.get(part.number, 0) + 1
+            if failures[part.number] >= self.backoff.attempts:
+                count = failures[part.number]
+                raise TransferError(f"{error} (gave up after {count} attempts)") from None
+            again.append(part)
+        return again
+
+    async def _move_all(
+        self,
+        transfer: Transfer,
+        runner: Runner,
+        parts: list[PartRecord],
+        pending: list[PartRecord],
+        failures: dict[int, int],
+    ) -> None:
+        queue = deque(pending)
 
         async def worker() -> None:
             while queue:
-                await self._move(transfer, runner, parts, queue.popleft())
+                await self._move(transfer, runner, parts, queue.popleft(), failures)
 
-        workers = min(self.settings.per_transfer, len(queue))
         try:
             async with asyncio.TaskGroup() as group:
-                for _ in range(workers):
+                for _ in range(min(self.settings.per_transfer, len(queue))):
                     group.create_task(worker())
         except BaseExceptionGroup as group:
             raise _first_error(group) from None
-        await runner.finish()
 
     async def _move(
-        self, transfer: Transfer, runner: Runner, parts: list[PartRecord], part: PartRecord
+        self,
+        transfer: Transfer,
+        runner: Runner,
+        parts: list[PartRecord],
+        part: PartRecord,
+        failures: dict[int, int],
     ) -> None:
         """Move one part, retrying with backoff; fresh URLs when the store refuses one."""
-        failures = refreshes = 0
+        refreshes = 0
         while True:
             moved = 0
 
@@ -294,6 +345,7 @@ class Engine:
                 async with self._slots:
                     self.events.publish(PartChanged(transfer.id, part.number, PartState.MOVING))
                     await runner.move(part, on_bytes)
+                await runner.record(part)
                 part.done = True
                 self.journal.part_done(transfer.id, part)
                 runner.landed(parts)
@@ -308,13 +360,20 @@ class Engine:
                     refreshes += 1
                     await runner.refresh_urls(generation)
                     continue
-                failures += 1
-                if failures >= self.backoff.attempts:
-                    raise TransferError(f"{exc} (gave up after {failures} attempts)") from exc
-                await asyncio.sleep(self.backoff.delay(failures))
+                count = failures[part.number] = failures.get(part.number, 0) + 1
+                if count >= self.backoff.attempts:
+                    raise TransferError(f"{exc} (gave up after {count} attempts)") from exc
+                await asyncio.sleep(self.backoff.delay(count))
             except BaseException:
                 on_bytes(-moved)
                 raise
+
+
+def _size(path: str) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _first_error(group: BaseExceptionGroup) -> BaseException:

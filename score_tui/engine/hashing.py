@@ -6,6 +6,7 @@ import asyncio
 import base64
 import hashlib
 import os
+import threading
 
 CHUNK = 4 * 1024 * 1024
 
@@ -24,8 +25,10 @@ def md5_of_range(fd: int, offset: int, size: int) -> str:
 
 
 async def md5_of_file(fd: int, size: int) -> str:
-    """Hex MD5 of the first `size` bytes, in worker threads a slice at a time, so that
-    cancelling (Ctrl-C) takes effect between slices rather than after the whole file."""
+    """Hex MD5 of the first `size` bytes, in a thread; a big file's hashing stops between
+    chunks when the caller is cancelled (Ctrl-C), rather than after the whole file."""
+    if size <= 16 * CHUNK:
+        return await asyncio.to_thread(md5_of_range, fd, 0, size)
     hasher = SequentialHasher(fd, size)
     hasher.extend(size)
     hasher.start()
@@ -58,10 +61,13 @@ def normalized_md5(value: str | None) -> str | None:
 
 
 class SequentialHasher:
-    """The whole-file MD5, computed in a worker thread as the readable prefix of a file grows.
+    """The whole-file MD5, computed in a thread of its own as the readable prefix of a file
+    grows.
 
     An upload makes the whole file readable at once; a download extends the prefix as parts
-    land in order, so the final check has little left to read when the last part arrives.
+    land in order. A download's part threads wait (`wait_for_room`) while they are too far
+    ahead of it: on a busy machine the hashing otherwise falls behind and is left to do at the
+    end, alone, after every byte has arrived.
     """
 
     def __init__(self, fd: int, size: int) -> None:
@@ -69,41 +75,78 @@ class SequentialHasher:
         self._size = size
         self._readable = 0
         self._position = 0
+        self._stopped = False
         self._digest = hashlib.md5(usedforsecurity=False)
-        self._grown = asyncio.Event()
-        self._task: asyncio.Task[str] | None = None
+        self._changed = threading.Condition()
+        self._done: asyncio.Future[str] | None = None
+        self._thread: threading.Thread | None = None
 
     def extend(self, readable: int) -> None:
         """Bytes [0, readable) are final and may be hashed."""
-        if readable > self._readable:
-            self._readable = readable
-            self._grown.set()
+        with self._changed:
+            if readable > self._readable:
+                self._readable = readable
+                self._changed.notify_all()
+
+    def wait_for_room(self, end: int, window: int, stopped: threading.Event) -> None:
+        """Block (in a part thread) while byte `end` is more than `window` past the hashing."""
+        with self._changed:
+            while end - self._position > window and not (self._stopped or stopped.is_set()):
+                self._changed.wait(0.1)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
+        loop = asyncio.get_running_loop()
+        self._done = loop.create_future()
+        self._thread = threading.Thread(target=self._run, args=(loop,), name="md5", daemon=True)
+        self._thread.start()
 
     async def result(self) -> str:
-        assert self._task is not None
-        return await self._task
+        assert self._done is not None
+        return await asyncio.shield(self._done)
 
     def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        """Stop hashing; returns once the thread no longer reads the file."""
+        with self._changed:
+            self._stopped = True
+            self._changed.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+        if self._done is not None and not self._done.done():
+            self._done.cancel()
 
-    async def _run(self) -> str:
-        while self._position < self._size:
-            while self._readable <= self._position:
-                self._grown.clear()
-                await self._grown.wait()
-            end = min(self._readable, self._position + 16 * CHUNK)
-            await asyncio.to_thread(self._hash, self._position, end)
-            self._position = end
-        return self._digest.hexdigest()
+    def _run(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            while self._position < self._size:
+                with self._changed:
+                    while self._readable <= self._position and not self._stopped:
+                        self._changed.wait()
+                    if self._stopped:
+                        return
+                    end = min(self._readable, self._position + CHUNK)
+                chunk = os.pread(self._fd, end - self._position, self._position)
+                if not chunk:
+                    raise OSError(
+                        f"the file ended at byte {self._position}, "
+                        f"{self._size - self._position} bytes early"
+                    )
+                self._digest.update(chunk)
+                with self._changed:
+                    self._position += len(chunk)
+                    self._changed.notify_all()
+            self._settle(loop, self._digest.hexdigest())
+        except Exception as error:
+            self._settle(loop, error)
 
-    def _hash(self, start: int, end: int) -> None:
-        while start < end:
-            chunk = os.pread(self._fd, min(CHUNK, end - start), start)
-            if not chunk:
-                raise OSError(f"the file ended at byte {start}, {self._size - start} bytes early")
-            self._digest.update(chunk)
-            start += len(chunk)
+    def _settle(self, loop: asyncio.AbstractEventLoop, value: str | Exception) -> None:
+        done = self._done
+        assert done is not None
+
+        def settle() -> None:
+            if done.done():
+                return
+            if isinstance(value, Exception):
+                done.set_exception(value)
+            else:
+                done.set_result(value)
+
+        loop.call_soon_threadsafe(settle)

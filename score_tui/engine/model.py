@@ -94,6 +94,9 @@ class Transfer:
     #: The whole-file MD5 check of this run, and why it was skipped if it was (not journalled).
     md5_check: Md5State = Md5State.PENDING
     md5_note: str | None = None
+    #: An upload whose object this run registered in Song: it cannot exist at the broker yet,
+    #: so nothing is asked before starting it (not journalled: a resumed run asks).
+    new_object: bool = False
 
     @property
     def short_id(self) -> str:

@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 
-from score_tui.client.errors import Retryable, TransferError
+from score_tui.client.errors import ChecksumMismatch, TransferError
 from score_tui.client.models import ObjectSpec
 from score_tui.client.score import ScoreApi
 from score_tui.engine.dataplane import DataPlane, OnBytes
@@ -25,8 +25,12 @@ def same_layout(parts: list[PartRecord], spec: ObjectSpec) -> bool:
     ]
 
 
-class WholeFileMismatch(Retryable):
-    """The whole-file MD5 of a download did not match: every part is fetched again."""
+class PartsDamaged(Exception):
+    """The whole-file MD5 of a download did not match; these parts (with why) go again."""
+
+    def __init__(self, damaged: list[tuple[PartRecord, ChecksumMismatch]]) -> None:
+        super().__init__(str(damaged[0][1]) if damaged else "damaged parts")
+        self.damaged = damaged
 
 
 class Runner(ABC):
@@ -90,7 +94,10 @@ class Runner(ABC):
 
     @abstractmethod
     async def move(self, part: PartRecord, on_bytes: OnBytes) -> None:
-        """Move one part and verify it; sets the part's MD5 (and ETag)."""
+        """Move one part and verify it; sets the part's MD5 (and ETag) where known."""
+
+    async def record(self, part: PartRecord) -> None:  # noqa: B027 - optional hook
+        """Tell the server a moved part is done (uploads); runs outside the part slots."""
 
     def landed(self, parts: list[PartRecord]) -> None:  # noqa: B027 - optional hook
         """A part was recorded as done (`parts` is the whole layout)."""

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import stat
 
-from score_tui.client.errors import TransferError
+from score_tui.client.errors import ChecksumMismatch, TransferError
 from score_tui.client.models import ObjectSpec
 from score_tui.engine.dataplane import OnBytes
-from score_tui.engine.hashing import SequentialHasher, md5_of_file, md5_of_range, normalized_md5
+from score_tui.engine.hashing import md5_of_file, normalized_md5
 from score_tui.engine.locks import TransferLock
 from score_tui.engine.model import Md5State, PartRecord, file_stamp
 from score_tui.engine.runner import Runner, same_layout
+from score_tui.engine.source_digests import SourceDigests
 
 
 class UploadRunner(Runner):
-    """Uploads `transfer.path` to object `transfer.object_id`; never writes beside the file."""
+    """Uploads `transfer.path` to object `transfer.object_id`; never writes beside the file.
+
+    Each part's MD5 and the whole file's come from one read of the file (`SourceDigests`). A
+    fresh one-part upload reads nothing itself: its Content-MD5 is the declared MD5, which the
+    store checks against the bytes it receives (and its ETag must be that MD5).
+    """
 
     _finalized = False
+    digests: SourceDigests | None = None
 
     async def prepare(self) -> list[PartRecord]:
         t = self.transfer
@@ -40,19 +46,22 @@ class UploadRunner(Runner):
         if declared is None:
             raise TransferError(f"{t.md5!r} is not an MD5; give 32 hex digits")
         t.md5 = declared
-        self.hasher = SequentialHasher(self.fd, t.size)
-        self.hasher.extend(t.size)
-        self.hasher.start()
         self.md5_state(Md5State.PENDING)
 
         parts = await self._resumed_parts()
         if parts is None:
             parts = await self._initiate()
+        if len(parts) > 1 or any(p.done for p in parts):
+            self.digests = SourceDigests(self.fd, parts)
+            await self._recheck_finished(parts)
         return parts
+
+    _recorded: dict[int, str | None]
 
     async def _resumed_parts(self) -> list[PartRecord] | None:
         """The parts of the upload this transfer started, if the broker still has it."""
         t = self.transfer
+        self._recorded = {}
         if not t.upload_id:
             return None
         spec = await self.api.upload_status(t.object_id, t.size)
@@ -65,26 +74,29 @@ class UploadRunner(Runner):
             return None
         if spec.upload_id != t.upload_id:
             return None
-        recorded = {part.number: part.source_md5 or part.md5 for part in spec.parts}
         parts = self.journal.parts(t.id)
         if not same_layout(parts, spec):
             return None
-        # A finished part is trusted only if the server recorded it and the file still holds
-        # the bytes that were sent.
-        redo = []
-        for part in (p for p in parts if p.done):
-            assert self.fd is not None
-            now = await asyncio.to_thread(md5_of_range, self.fd, part.offset, part.size)
-            if now != part.md5 or (recorded.get(part.number) or "").lower() != part.md5:
-                part.done, part.md5, part.etag = False, None, None
-                redo.append(part.number)
-        self.journal.parts_undone(t.id, redo)
+        self._recorded = {part.number: part.source_md5 or part.md5 for part in spec.parts}
         self.use_spec(spec)
         return parts
 
+    async def _recheck_finished(self, parts: list[PartRecord]) -> None:
+        """A finished part is trusted only if the server recorded it and the file still holds
+        the bytes that were sent."""
+        assert self.digests is not None
+        redo = []
+        for part in (p for p in parts if p.done and not self._finalized):
+            now = await self.digests.part(part.number)
+            recorded = (self._recorded.get(part.number) or "").lower()
+            if now != part.md5 or recorded != part.md5:
+                part.done, part.md5, part.etag = False, None, None
+                redo.append(part.number)
+        self.journal.parts_undone(self.transfer.id, redo)
+
     async def _initiate(self) -> list[PartRecord]:
         t = self.transfer
-        if not t.force:
+        if not t.force and not t.new_object:
             if await self.api.exists(t.object_id):
                 raise TransferError(
                     f"object {t.object_id} already exists remotely; use --force to upload it again"
@@ -126,22 +138,51 @@ class UploadRunner(Runner):
     async def move(self, part: PartRecord, on_bytes: OnBytes) -> None:
         t = self.transfer
         assert self.fd is not None
-        assert t.upload_id is not None
-        md5 = await asyncio.to_thread(md5_of_range, self.fd, part.offset, part.size)
+        assert t.md5 is not None
+        md5 = await self.digests.part(part.number) if self.digests else t.md5
         what = self.part_name(part)
-        etag = await self.plane.put_part(
-            what, self.url(part), self.fd, part.offset, part.size, md5, on_bytes
-        )
-        await self.api.finish_part(t.object_id, t.upload_id, part.number, md5, etag)
-        part.md5, part.etag = md5, etag
+        try:
+            part.etag = await self.plane.put_part(
+                what, self.url(part), self.fd, part.offset, part.size, md5, on_bytes
+            )
+        except ChecksumMismatch:
+            if self.digests is None:
+                await self._check_declared_md5()
+            raise
+        part.md5 = md5
+
+    async def record(self, part: PartRecord) -> None:
+        t = self.transfer
+        assert t.upload_id is not None
+        assert part.md5 is not None
+        assert part.etag is not None
+        await self.api.finish_part(t.object_id, t.upload_id, part.number, part.md5, part.etag)
+
+    async def _check_declared_md5(self) -> None:
+        """The store refused a one-part upload's bytes: say so plainly if the file does not
+        have the declared MD5, rather than sending it again."""
+        t = self.transfer
+        assert self.fd is not None
+        actual = await md5_of_file(self.fd, t.size)
+        if actual != t.md5:
+            self.md5_state(Md5State.MISMATCH, f"read {actual}, declared {t.md5}")
+            raise TransferError(
+                f"{t.path}: its MD5 is {actual} but {t.md5} was declared; the file changed or "
+                "the declared MD5 is wrong. Nothing was finalized"
+            )
+
+    def close(self) -> None:
+        if self.digests is not None:
+            self.digests.close()
+        super().close()
 
     async def finish(self) -> None:
         t = self.transfer
-        assert self.hasher is not None
         assert self.fd is not None
         assert t.upload_id is not None
         self.md5_state(Md5State.CHECKING)
-        digest = await self.hasher.result()
+        # One part: the store took the bytes only if they have the declared MD5 (Content-MD5).
+        digest = await self.digests.whole() if self.digests else t.md5
         if file_stamp(t.path) != t.source_stamp:
             self.md5_state(Md5State.MISMATCH, "the file changed")
             raise TransferError(
