@@ -386,7 +386,8 @@ def small_files(bench: Bench, size_mib: int, repeats: int) -> None:
         if dataset is datasets[0]:
             for name, times in broker_call_times(broker.log_text()[log_start:]).items():
                 calls.setdefault(name, []).extend(times)
-        analysis = song.get(f"/studies/{study}/analysis").json()[0]["analysisId"]
+        listed = song.get(f"/studies/{study}/analysis", params={"analysisStates": "UNPUBLISHED"})
+        analysis = listed.json()[0]["analysisId"]
         started = time.perf_counter()
         song.put(f"/studies/{study}/analysis/publish/{analysis}").raise_for_status()
         results.add(f"{dataset.name} publish", Run(time.perf_counter() - started))

@@ -5,20 +5,30 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from score_broker.auth.identity import Identity
 from score_broker.services import Services
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-def identity(request: Request, svc: Annotated[Services, Depends(services)]) -> Identity | None:
-    """The caller, None if anonymous; a present but invalid token is refused (401) everywhere."""
-    if not svc.access.enabled:
+async def identity(
+    request: Request, svc: Annotated[Services, Depends(services)]
+) -> Identity | None:
+    """The caller, None if anonymous; a present but invalid token is refused (401) everywhere.
+
+    A dependency that is not a coroutine would cost every request a trip to the thread pool;
+    tokens that need the network to check (introspection, a JWKS refresh) still go there."""
+    authorization = request.headers.get("authorization")
+    if not svc.access.enabled or authorization is None:
         return None
-    return svc.authenticator.identify(request.headers.get("authorization"))
+    authenticator = svc.authenticator
+    if authenticator.checks_locally(authorization):
+        return authenticator.identify(authorization)
+    return await run_in_threadpool(authenticator.identify, authorization)
 
 
 ServicesDep = Annotated[Services, Depends(services)]

@@ -19,6 +19,14 @@ class Authenticator:
         self.jwt = jwt
         self.introspector = introspector
 
+    def checks_locally(self, authorization: str) -> bool:
+        """Whether identifying this token needs no network: one of our API keys, or a JWT
+        checked against a configured public key (not a JWKS, which may need fetching)."""
+        token = authorization[7:].strip()
+        if looks_like_api_key(token):
+            return self.introspector is None or self.keys.knows(token)
+        return self.jwt.verifies_offline
+
     def identify(self, authorization: str | None) -> Identity | None:
         """None for an anonymous request; Unauthorized when a token is given but not valid."""
         if authorization is None:

@@ -44,6 +44,11 @@ class JwtVerifier:
     def configured(self) -> bool:
         return self._key is not None or self._jwks is not None
 
+    @property
+    def verifies_offline(self) -> bool:
+        """Whether checking a token needs no network (no JWKS to fetch)."""
+        return self._jwks is None
+
     def identify(self, token: str) -> Identity:
         if not self.configured:
             raise Unauthorized("The token is not an API key this broker knows.")

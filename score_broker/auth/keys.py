@@ -113,6 +113,14 @@ class KeyStore:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM api_key").fetchone()[0] == 0
 
+    def knows(self, token: str) -> bool:
+        """Whether the token is one of this broker's keys (valid or not)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM api_key WHERE hash = ?", (_hash(token),)
+            ).fetchone()
+        return row is not None
+
     def identify(self, token: str) -> Identity | None:
         """The key's identity; None if it is not one of ours; Unauthorized if revoked or expired."""
         digest = _hash(token)

@@ -5,11 +5,19 @@
   <data>/<objectId>.meta                                the final spec, written at finalize
 
 Because nothing lives in the broker process, a restarted broker or another replica continues
-any upload in progress.
+any upload in progress. The process only remembers the specs it wrote or read: an upload's
+spec never changes once written, and whether the upload still exists is always asked of the
+store (its listing, or the store's own multipart upload), so a replica that never saw the spec
+simply reads it.
+
+A part finished twice with different bytes has two markers until the upload ends; the caller
+tells them apart by the part the store holds (`UploadRecord.ambiguous`).
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from score_broker.errors import InvalidRequest
@@ -19,13 +27,35 @@ from score_broker.storage.base import ObjectStore
 MARKER_SEPARATOR = "|"
 
 
+#: Upload specs remembered by a broker process.
+SPEC_CACHE_SIZE = 4096
+
+
 @dataclass(frozen=True, slots=True)
 class UploadRecord:
     """What one listing of an upload attempt shows: its spec, its finished parts, every key."""
 
     has_spec: bool
-    parts: dict[int, CompletedPart]
+    markers: dict[int, list[CompletedPart]]
     keys: list[str]
+
+    @property
+    def ambiguous(self) -> list[int]:
+        """Parts with more than one marker (finished again with other bytes)."""
+        return [number for number, found in self.markers.items() if len(found) > 1]
+
+    def parts(self, stored_etags: dict[int, str] | None = None) -> dict[int, CompletedPart]:
+        """The finished parts; where a part has several markers, the one whose ETag the store
+        holds (`stored_etags`), or none."""
+        parts = {}
+        for number, found in self.markers.items():
+            if len(found) == 1:
+                parts[number] = found[0]
+            elif stored_etags is not None and number in stored_etags:
+                matching = [m for m in found if m.etag.lower() == stored_etags[number].lower()]
+                if matching:
+                    parts[number] = matching[-1]
+        return parts
 
 
 def _parsed(key: str, data: bytes | None) -> ObjectSpecification | None:
@@ -47,6 +77,18 @@ class UploadState:
         self.store = store
         self._data = f"{data_directory.strip('/')}/" if data_directory.strip("/") else ""
         self._upload = f"{upload_directory.strip('/')}/" if upload_directory.strip("/") else ""
+        self._specs: OrderedDict[tuple[str, str], ObjectSpecification] = OrderedDict()
+        self._specs_lock = threading.Lock()
+
+    def _remember(self, spec: ObjectSpecification) -> None:
+        with self._specs_lock:
+            self._specs[(spec.object_id, spec.upload_id)] = spec.copy()
+            while len(self._specs) > SPEC_CACHE_SIZE:
+                self._specs.popitem(last=False)
+
+    def _forget(self, object_id: str, upload_id: str) -> None:
+        with self._specs_lock:
+            self._specs.pop((object_id, upload_id), None)
 
     def object_key(self, object_id: str) -> str:
         """The data object's key: `data/<objectId>`."""
@@ -74,28 +116,45 @@ class UploadState:
     def save_spec(self, spec: ObjectSpecification) -> None:
         key = self._upload_prefix(spec.object_id, spec.upload_id) + ".meta"
         self.store.put_state(key, spec.to_json())
+        self._remember(spec)
 
-    def load_spec(self, object_id: str, upload_id: str) -> ObjectSpecification | None:
+    def load_spec(
+        self, object_id: str, upload_id: str, remembered: bool = False
+    ) -> ObjectSpecification | None:
+        """The upload's spec; `remembered`: from this process's memory if it has it (for a
+        caller that learns otherwise whether the upload still exists)."""
+        if remembered:
+            with self._specs_lock:
+                known = self._specs.get((object_id, upload_id))
+            if known is not None:
+                return known.copy()
         key = self._upload_prefix(object_id, upload_id) + ".meta"
-        return _parsed(key, self.store.get_state(key))
+        spec = _parsed(key, self.store.get_state(key))
+        if spec is not None:
+            self._remember(spec)
+        return spec
 
     def record(self, object_id: str, upload_id: str) -> UploadRecord:
         """Everything stored for an upload attempt, in one listing."""
         prefix = self._upload_prefix(object_id, upload_id)
         keys = self.store.list_state(prefix).keys
-        parts: dict[int, CompletedPart] = {}
+        markers: dict[int, list[CompletedPart]] = {}
         for key in keys:
             if key.startswith(prefix + "part-"):
                 _, _, text = key.partition(MARKER_SEPARATOR)
                 part = CompletedPart.from_json(text)
-                parts[part.part_number] = part  # the last marker wins if there are two
-        return UploadRecord(prefix + ".meta" in keys, parts, keys)
+                markers.setdefault(part.part_number, []).append(part)
+        return UploadRecord(prefix + ".meta" in keys, markers, keys)
 
-    def mark_part(self, object_id: str, upload_id: str, part: CompletedPart) -> None:
-        """Record a finished part, replacing any marker it had."""
+    def mark_part(
+        self, object_id: str, upload_id: str, part: CompletedPart, replace: bool = True
+    ) -> None:
+        """Record a finished part; `replace`: drop any marker it had first (one listing more),
+        else a part finished again with other bytes keeps both until the upload ends."""
         prefix = self._upload_prefix(object_id, upload_id)
         marker = f"{prefix}part-{part.part_number:08x}{MARKER_SEPARATOR}{part.to_json()}"
-        self.unmark_part(object_id, upload_id, part.part_number, keep=marker)
+        if replace:
+            self.unmark_part(object_id, upload_id, part.part_number, keep=marker)
         self.store.put_state(marker, b"")
 
     def unmark_part(
@@ -113,14 +172,11 @@ class UploadState:
         if stale:
             self.store.delete_state(stale)
 
-    def completed_parts(self, object_id: str, upload_id: str) -> dict[int, CompletedPart]:
-        """Finished parts by number."""
-        return self.record(object_id, upload_id).parts
-
     def delete_upload(
         self, object_id: str, upload_id: str, known: UploadRecord | None = None
     ) -> None:
         """Remove an upload attempt's spec and markers (`known`: a fresh listing of them)."""
+        self._forget(object_id, upload_id)
         keys = (known or self.record(object_id, upload_id)).keys
         self.store.delete_state(keys)
 

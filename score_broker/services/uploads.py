@@ -65,7 +65,10 @@ class UploadService:
             )
 
     def _spec_of(self, object_id: str, upload_id: str) -> ObjectSpecification:
-        spec = self.state.load_spec(object_id, validation.upload_id(upload_id))
+        """The spec of an upload in progress (a remembered one where the store will itself
+        refuse a part of an upload that ended)."""
+        remembered = self.store.tracks_uploads
+        spec = self.state.load_spec(object_id, validation.upload_id(upload_id), remembered)
         if spec is None:
             raise NotFound(f"Upload {upload_id} of object {object_id} is not in progress.")
         return spec
@@ -74,7 +77,7 @@ class UploadService:
         """The upload in progress, which must be of `file_size` bytes."""
         validation.object_id(object_id)
         upload_id = self.state.current_upload_id(object_id)
-        spec = self.state.load_spec(object_id, upload_id) if upload_id else None
+        spec = self.state.load_spec(object_id, upload_id, True) if upload_id else None
         if spec is None:
             raise NotFound(f"Upload ID not found for object ID {object_id}.")
         if spec.object_size != file_size:
@@ -167,8 +170,22 @@ class UploadService:
                 "upload the part again."
             )
         self.state.mark_part(
-            object_id, spec.upload_id, CompletedPart(part_number, md5_hex, etag.lower())
+            object_id,
+            spec.upload_id,
+            CompletedPart(part_number, md5_hex, etag.lower()),
+            replace=not self.store.tracks_uploads,
         )
+
+    def _finished(
+        self, spec: ObjectSpecification, record: UploadRecord
+    ) -> dict[int, CompletedPart]:
+        """The upload's finished parts; a part with two markers is the one the store holds."""
+        stored = {}
+        for number in record.ambiguous:
+            part = self.store.get_part(spec.object_key, spec.upload_id, number)
+            if part is not None:
+                stored[number] = part.etag
+        return record.parts(stored)
 
     def forget_part(self, object_id: str, upload_id: str, part_number: int) -> None:
         """Unmark a finished part so it is uploaded again (the stored bytes are replaced then)."""
@@ -183,7 +200,7 @@ class UploadService:
         validation.object_id(object_id)
         validation.upload_id(upload_id)
         record = self.state.record(object_id, upload_id)
-        spec = self.state.load_spec(object_id, upload_id) if record.has_spec else None
+        spec = self.state.load_spec(object_id, upload_id, True) if record.has_spec else None
         if spec is None:
             final = self.state.load_final(object_id)
             if final is not None and final.upload_id == upload_id:
@@ -192,7 +209,7 @@ class UploadService:
         if self.whole_object:
             self._finalize_whole_object(spec)
             return
-        done = record.parts
+        done = self._finished(spec, record)
         missing = [p.part_number for p in spec.parts if p.part_number not in done]
         if missing:
             shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
@@ -262,7 +279,7 @@ class UploadService:
     def progress(self, object_id: str, file_size: int) -> UploadProgress:
         """The upload in progress with fresh part URLs; finished parts carry `sourceMd5`."""
         spec = self._current_spec(object_id, file_size)
-        done = self.state.completed_parts(object_id, spec.upload_id)
+        done = self._finished(spec, self.state.record(object_id, spec.upload_id))
         self._sign_parts(spec)
         for part in spec.parts:
             finished = done.get(part.part_number)

@@ -49,6 +49,7 @@ class AzureStore(ObjectStore):
     profile = "az"
     part_etag_is_md5 = False
     reports_part_etags = False
+    tracks_uploads = False
 
     def __init__(
         self,

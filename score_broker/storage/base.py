@@ -47,6 +47,10 @@ class ObjectStore(ABC):
     #: Whether the store reports a part's ETag, to hold against the one the client saw (Azure
     #: blocks have none: their Content-MD5 is checked by Azure as they arrive).
     reports_part_etags: bool = True
+    #: Whether `get_part` fails (NotFound) once an upload is aborted or completed, and a part's
+    #: ETag changes with its bytes (S3 multipart uploads, the local store): a part can then be
+    #: finished without re-reading the upload's spec or listing its markers first.
+    tracks_uploads: bool = True
     #: Whether an upload is one PUT of the whole object to `sign_object_upload`'s URL, as on
     #: Score's Azure backend (one part; finish-part records nothing; finalize finds the object).
     whole_object_uploads: bool = False

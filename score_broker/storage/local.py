@@ -331,19 +331,18 @@ class LocalStore(ObjectStore):
         keys: list[str] = []
         prefixes: list[str] = []
         try:
-            entries = sorted(os.scandir(base), key=lambda entry: entry.name)
+            # Names only, filtered before anything else: a directory may hold thousands.
+            names = sorted(name for name in os.listdir(base) if name.startswith(name_prefix))
         except (FileNotFoundError, NotADirectoryError):
             return Listing(keys, prefixes)
-        for entry in entries:
-            if not entry.name.startswith(name_prefix):
-                continue
-            if entry.is_dir():
+        for name in names:
+            if os.path.isdir(os.path.join(base, name)):
                 if delimiter == "/":
-                    prefixes.append(f"{lead}{entry.name}/")
+                    prefixes.append(f"{lead}{name}/")
                 else:
-                    keys.extend(self.list_state(f"{lead}{entry.name}/").keys)
+                    keys.extend(self.list_state(f"{lead}{name}/").keys)
             else:
-                keys.append(f"{lead}{entry.name}")
+                keys.append(f"{lead}{name}")
         return Listing(keys, prefixes)
 
     def delete_state(self, keys: list[str]) -> None:

@@ -18,7 +18,8 @@ from botocore.config import Config
 
 from score_broker.errors import BrokerError, InvalidRequest, NotFound, StorageUnavailable
 from score_broker.storage.base import Listing, ObjectHead, ObjectStore, StoredPart
-from score_broker.storage.s3_api import S3Api, S3Error, S3Unreachable
+from score_broker.storage.http_pool import Unreachable
+from score_broker.storage.s3_api import S3Api, S3Error
 from score_broker.storage.sigv4 import Credentials, QuerySigner
 
 #: User metadata under which objects placed outside the broker may carry their MD5 (base64).
@@ -44,7 +45,7 @@ def _translated(what: str) -> Iterator[None]:
     """The store's failures as the broker's errors."""
     try:
         yield
-    except S3Unreachable as error:
+    except Unreachable as error:
         raise StorageUnavailable(f"{what}: cannot reach the object store ({error}).") from error
     except S3Error as error:
         code = error.code or str(error.status)

@@ -1,14 +1,9 @@
 """The S3 REST calls the `s3` store makes for itself, signed in the query string like the URLs
-it hands out and sent over pooled urllib3 connections.
+it hands out and sent over pooled keep-alive connections (`HttpPool`).
 
 botocore spends 1.3 to 1.7 ms of CPU on every call (request building, event hooks, signing,
 parsing); a one-part upload makes several calls, and on a small machine that CPU was most of a
-small file's cost. A call here costs about a fifth of that.
-
-Ceph RGW's beast frontend leaves Nagle's algorithm on (`tcp_nodelay=0`, its default): a response
-whose small body follows its headers in a second segment waits for the client's delayed ACK, 40 ms
-on Linux, so every listing or state read took 45 ms. The connections here ask for an immediate
-ACK (TCP_QUICKACK) before reading each response.
+small file's cost. A call here costs a fraction of that.
 """
 
 from __future__ import annotations
@@ -16,49 +11,17 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import socket
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
 
-import urllib3
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.response import BaseHTTPResponse
-
+from score_broker.storage.http_pool import Answer, HttpPool
 from score_broker.storage.sigv4 import QuerySigner
 
 #: The life of the URLs the store signs for its own calls.
 CALL_URL_EXPIRY = 300
 _NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
-_RETRIED_STATUSES = frozenset({500, 502, 503, 504})
-
-
-def _quick_ack(sock: socket.socket | None) -> None:
-    if sock is not None and hasattr(socket, "TCP_QUICKACK"):
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
-
-
-class _QuickAckHTTPConnection(HTTPConnection):
-    def getresponse(self) -> urllib3.HTTPResponse:  # type: ignore[override]
-        _quick_ack(self.sock)
-        return super().getresponse()
-
-
-class _QuickAckHTTPSConnection(HTTPSConnection):
-    def getresponse(self) -> urllib3.HTTPResponse:  # type: ignore[override]
-        _quick_ack(self.sock)
-        return super().getresponse()
-
-
-class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _QuickAckHTTPConnection
-
-
-class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _QuickAckHTTPSConnection
 
 
 class S3Error(Exception):
@@ -68,10 +31,6 @@ class S3Error(Exception):
         super().__init__(f"{code or status}: {message}" if message else (code or str(status)))
         self.status = status
         self.code = code
-
-
-class S3Unreachable(Exception):
-    """The store did not answer (connection refused, timed out, reset)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,28 +94,11 @@ class S3Api:
         connect_timeout: float,
         read_timeout: float,
         max_attempts: int,
-        connections: int = 64,
     ) -> None:
         self._signer = signer
         self._object_base_url = object_base_url
         self._bucket_urls: dict[str, str] = {}
-        retries = urllib3.Retry(
-            total=max(max_attempts - 1, 0),
-            status_forcelist=_RETRIED_STATUSES,
-            allowed_methods=None,
-            backoff_factor=0.2,
-            raise_on_status=False,
-            raise_on_redirect=False,
-            redirect=0,
-        )
-        self._http = urllib3.PoolManager(
-            num_pools=8,
-            maxsize=connections,
-            block=False,
-            timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
-            retries=retries,
-        )
-        self._http.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+        self._http = HttpPool(connect_timeout, read_timeout, max_attempts)
 
     def object_url_base(self, bucket: str) -> str:
         """`https://host/bucket/` (path style) or `https://bucket.host/`: the key follows."""
@@ -181,8 +123,9 @@ class S3Api:
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         signed_headers: Mapping[str, str] | None = None,
-    ) -> BaseHTTPResponse:
-        """One request on `key` (None: the bucket itself); S3Error unless it succeeded."""
+    ) -> Answer:
+        """One request on `key` (None: the bucket itself); S3Error unless it succeeded, and
+        Unreachable when the store cannot be reached."""
         base = self._bucket_url(bucket) if key is None else self._object_base_url(bucket)
         url = self._signer.presign(
             method, base, key or "", params, CALL_URL_EXPIRY, headers=signed_headers
@@ -190,15 +133,13 @@ class S3Api:
         sent = {**(headers or {}), **(signed_headers or {})}
         if body is not None:
             sent["Content-MD5"] = _md5_header(body)
-        try:
-            response = self._http.request(
-                method, url, body=body, headers=sent, preload_content=True
-            )
-        except urllib3.exceptions.HTTPError as error:
-            raise S3Unreachable(str(error)) from error
-        if response.status >= 300:
-            raise _error_of(response.status, response.data)
-        return response
+        answer = self._http.request(method, url, body, sent)
+        if answer.status >= 300:
+            raise _error_of(answer.status, answer.body)
+        return answer
+
+    def close(self) -> None:
+        self._http.close()
 
     # -- objects -----------------------------------------------------------------------------
 
@@ -209,7 +150,7 @@ class S3Api:
             if error.status == 404:
                 return None
             raise
-        headers = {name.lower(): value for name, value in response.headers.items()}
+        headers = response.headers
         return Head(
             size=int(headers.get("content-length", "0")),
             etag=headers.get("etag", "").strip('"'),
@@ -218,7 +159,7 @@ class S3Api:
 
     def get_object(self, bucket: str, key: str) -> bytes | None:
         try:
-            return self.call("GET", bucket, key).data
+            return self.call("GET", bucket, key).body
         except S3Error as error:
             if error.status == 404:
                 return None
@@ -240,7 +181,7 @@ class S3Api:
                 params.append(("delimiter", delimiter))
             if token:
                 params.append(("continuation-token", token))
-            root = _parse(self.call("GET", bucket, None, params).data)
+            root = _parse(self.call("GET", bucket, None, params).body)
             keys += [unquote(_text(item, "Key")) for item in _children(root, "Contents")]
             prefixes += [
                 unquote(_text(item, "Prefix")) for item in _children(root, "CommonPrefixes")
@@ -257,7 +198,7 @@ class S3Api:
             for key in batch:
                 ElementTree.SubElement(ElementTree.SubElement(root, "Object"), "Key").text = key
             answer = _parse(
-                self.call("POST", bucket, None, [("delete", "")], ElementTree.tostring(root)).data
+                self.call("POST", bucket, None, [("delete", "")], ElementTree.tostring(root)).body
             )
             for error in _children(answer, "Error"):
                 code = _text(error, "Code")
@@ -270,7 +211,7 @@ class S3Api:
         self, bucket: str, key: str, signed_headers: Mapping[str, str] | None = None
     ) -> str:
         answer = self.call("POST", bucket, key, [("uploads", "")], signed_headers=signed_headers)
-        upload_id = _text(_parse(answer.data), "UploadId")
+        upload_id = _text(_parse(answer.body), "UploadId")
         if not upload_id:
             raise S3Error(502, "MalformedResponse", "the store started an upload without an id")
         return upload_id
@@ -283,7 +224,7 @@ class S3Api:
             params = [("uploadId", upload_id), ("max-parts", str(page))]
             if marker is not None:
                 params.append(("part-number-marker", str(marker)))
-            root = _parse(self.call("GET", bucket, key, params).data)
+            root = _parse(self.call("GET", bucket, key, params).body)
             for item in _children(root, "Part"):
                 yield Part(
                     number=int(_text(item, "PartNumber")),
@@ -305,8 +246,8 @@ class S3Api:
             "POST", bucket, key, [("uploadId", upload_id)], ElementTree.tostring(root)
         )
         # S3 may answer 200 and still report an error in the body.
-        if answer.data.lstrip().startswith(b"<") and _parse(answer.data).tag.endswith("Error"):
-            raise _error_of(500, answer.data)
+        if answer.body.lstrip().startswith(b"<") and _parse(answer.body).tag.endswith("Error"):
+            raise _error_of(500, answer.body)
 
     def abort_multipart(self, bucket: str, key: str, upload_id: str) -> None:
         try:

@@ -20,6 +20,7 @@ from score_tui.client.errors import (
 )
 from score_tui.client.models import ObjectSpec
 from score_tui.client.tls import verify_for
+from score_tui.client.transport import ThreadedTransport
 
 USER_AGENT = f"score-tui/{__version__}"
 
@@ -35,8 +36,7 @@ def service_client(
         base_url=base_url,
         headers=headers,
         timeout=timeout,
-        transport=transport,
-        verify=verify_for(base_url),
+        transport=transport or ThreadedTransport(timeout),
     )
 
 

@@ -29,6 +29,7 @@ from typing import TypeVar
 
 import httpx
 
+from score_tui.client.connections import Connections, Target, quick_ack
 from score_tui.client.errors import (
     ChecksumMismatch,
     Retryable,
@@ -39,7 +40,6 @@ from score_tui.client.errors import (
 )
 from score_tui.client.score import USER_AGENT
 from score_tui.engine.bandwidth import BandwidthLimiter
-from score_tui.engine.connections import Connections, Target, quick_ack
 from score_tui.engine.hashing import hex_to_base64
 
 #: Bytes per write on TLS connections, per sendfile call, and per read buffer.
