@@ -16,7 +16,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import keyring
 import platformdirs
 import tomli_w
 
@@ -250,6 +249,8 @@ def resolve_token(profile: str, token_file: str | None) -> tuple[str | None, str
 
 
 def _keyring_get(profile: str) -> str | None:
+    import keyring  # only when the token is not in a flag, file or the environment
+
     try:
         return keyring.get_password(KEYRING_SERVICE, profile)
     except Exception:  # no backend, or a broken one: fall back rather than stop a transfer
@@ -258,6 +259,8 @@ def _keyring_get(profile: str) -> str | None:
 
 def save_token(profile: str, token: str) -> str:
     """Store the token in the keyring; without a keyring, in a 0600 file. Returns where."""
+    import keyring
+
     with contextlib.suppress(Exception):  # KeyringError, or a backend failing its own way
         keyring.set_password(KEYRING_SERVICE, profile, token)
         if keyring.get_password(KEYRING_SERVICE, profile) == token:
@@ -272,6 +275,8 @@ def save_token(profile: str, token: str) -> str:
 
 
 def forget_token(profile: str) -> None:
+    import keyring
+
     with contextlib.suppress(Exception):
         keyring.delete_password(KEYRING_SERVICE, profile)
     token_fallback_path(profile).unlink(missing_ok=True)

@@ -123,13 +123,15 @@ class HttpPool:
     def _take(
         self, pool: tuple[str, str], host: str, port: int | None
     ) -> http.client.HTTPConnection:
-        with self._lock:
-            idle = self._idle.get(pool, [])
-            while idle:
-                conn = idle.pop()
-                if not _dropped(conn):
-                    return conn
-                conn.close()
+        while True:
+            with self._lock:
+                idle = self._idle.get(pool)
+                conn = idle.pop() if idle else None
+            if conn is None:
+                break
+            if not _dropped(conn):
+                return conn
+            conn.close()
         if pool[0] == "https":
             return http.client.HTTPSConnection(
                 host, port, timeout=self._connect_timeout, context=self._tls_context()

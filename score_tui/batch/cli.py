@@ -19,7 +19,6 @@ from rich.console import Console
 from score_tui import __version__
 from score_tui.batch import info as info_commands
 from score_tui.batch import transfers
-from score_tui.batch import view as view_command
 from score_tui.batch.manifests import ManifestError, is_uuid
 from score_tui.batch.outcome import (
     EXIT_FAILED,
@@ -229,11 +228,14 @@ def _dispatch(args: argparse.Namespace, settings: Settings, console: Console, as
     elif args.command == "logout":
         console.print(info_commands.logout(settings))
     else:
+        if args.command == "view":  # pysam loads only for the command that needs it
+            from score_tui.batch.view import view as run_view
+
+            return asyncio.run(_transfer_command(run_view, args, settings, console, as_json))
         run: Command = {
             "upload": transfers.upload,
             "download": transfers.download,
             "resume": transfers.resume,
-            "view": view_command.view,
         }[args.command]
         return asyncio.run(_transfer_command(run, args, settings, console, as_json))
     return EXIT_OK

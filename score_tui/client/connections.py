@@ -80,15 +80,16 @@ class Connections:
 
     def take(self, target: Target) -> http.client.HTTPConnection:
         """An idle connection to the target's host, or a new one (not yet connected)."""
-        with self._lock:
-            idle = self._idle.get(target.pool, [])
-            while idle:
-                conn = idle.pop()
-                if not _dropped(conn):
-                    conn.sock.settimeout(self._timeout)  # type: ignore[union-attr]
-                    return conn
-                conn.close()
-        return self._new(target)
+        while True:
+            with self._lock:
+                idle = self._idle.get(target.pool)
+                conn = idle.pop() if idle else None
+            if conn is None:
+                return self._new(target)
+            if not _dropped(conn):
+                conn.sock.settimeout(self._timeout)  # type: ignore[union-attr]
+                return conn
+            conn.close()
 
     def _new(self, target: Target) -> http.client.HTTPConnection:
         scheme = "https" if target.tls else "http"

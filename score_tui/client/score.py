@@ -19,25 +19,18 @@ from score_tui.client.errors import (
     service_error,
 )
 from score_tui.client.models import ObjectSpec
+from score_tui.client.service_http import ServiceHttp
 from score_tui.client.tls import verify_for
-from score_tui.client.transport import ThreadedTransport
 
 USER_AGENT = f"score-tui/{__version__}"
 
 
-def service_client(
-    base_url: str, token: str | None, timeout: float, transport: httpx.AsyncBaseTransport | None
-) -> httpx.AsyncClient:
-    """An HTTP client for a broker or Song: the bearer token (if any) and our User-Agent."""
+def service_http(base_url: str, token: str | None, timeout: float) -> ServiceHttp:
+    """Calls to a broker or Song: the bearer token (if any) and our User-Agent."""
     headers = {"User-Agent": USER_AGENT}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    return httpx.AsyncClient(
-        base_url=base_url,
-        headers=headers,
-        timeout=timeout,
-        transport=transport or ThreadedTransport(timeout),
-    )
+    return ServiceHttp(base_url, headers, timeout)
 
 
 class ScoreApi:
@@ -50,11 +43,10 @@ class ScoreApi:
         *,
         timeout: float = 60.0,
         backoff: Backoff | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.server_url = server_url.rstrip("/")
         self.backoff = backoff or Backoff(attempts=5)
-        self._http = service_client(self.server_url, token, timeout, transport)
+        self._http = service_http(self.server_url, token, timeout)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -102,7 +94,7 @@ class ScoreApi:
     async def profile(self) -> str:
         """The storage profile (`s3` or `az`); `s3` when the server does not say, as Score."""
         try:
-            response = await self._http.get("/profile")
+            response = await self._http.request("GET", "/profile")
         except httpx.HTTPError:
             return "s3"
         return response.text.strip() if response.status_code == 200 else "s3"

@@ -8,7 +8,7 @@ import httpx
 
 from score_tui.client.errors import TransferError, network_error, service_error
 from score_tui.client.models import Entity
-from score_tui.client.score import service_client
+from score_tui.client.score import service_http
 
 PAGE_SIZE = 2000
 
@@ -22,17 +22,23 @@ class SongApi:
         token: str | None = None,
         *,
         timeout: float = 60.0,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.metadata_url = metadata_url.rstrip("/")
-        self._http = service_client(self.metadata_url, token, timeout, transport)
+        self._http = service_http(self.metadata_url, token, timeout)
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def _json(self, what: str, method: str, path: str, **kwargs: Any) -> Any:
+    async def _json(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+    ) -> Any:
         try:
-            response = await self._http.request(method, path, **kwargs)
+            response = await self._http.request(method, path, params, json)
         except httpx.HTTPError as exc:
             raise network_error(f"{what} (Song at {self.metadata_url})", exc) from exc
         if response.status_code >= 400:

@@ -73,7 +73,9 @@ class DownloadRunner(Runner):
         if self.hasher is not None:
             self.hasher.cancel()
             self.hasher = None
-        if self.transfer.checks_whole_file:
+        # A one-part object's MD5 is its part's, taken as it arrives (no thread, no re-read).
+        self._whole_is_part = len(parts) == 1
+        if self.transfer.checks_whole_file and not self._whole_is_part:
             assert self.fd is not None
             self.hasher = SequentialHasher(self.fd, self.transfer.size)
             self.hasher.start()
@@ -165,7 +167,7 @@ class DownloadRunner(Runner):
 
     async def move(self, part: PartRecord, on_bytes: OnBytes) -> None:
         assert self.fd is not None
-        whole_check = self.transfer.checks_whole_file
+        hashed_whole = self.transfer.checks_whole_file and not self._whole_is_part
         digest = await self.plane.get_part(
             self.part_name(part),
             self.url(part),
@@ -174,7 +176,7 @@ class DownloadRunner(Runner):
             self.fd,
             part.offset - self._base,
             on_bytes,
-            digest=not whole_check,
+            digest=not hashed_whole,
             room=self._room if self.hasher is not None else None,
         )
         if digest is not None:
@@ -217,15 +219,22 @@ class DownloadRunner(Runner):
         elif t.md5 is None:
             self.md5_state(Md5State.SKIPPED, "the server has no MD5 for this object")
         else:
-            assert self.hasher is not None
             self.md5_state(Md5State.CHECKING)
-            digest = await self.hasher.result()
+            digest = await self._whole_file_md5()
             if digest != t.md5:
                 self.md5_state(Md5State.MISMATCH, f"received {digest}, expected {t.md5}")
                 await self._find_damaged(digest)
             self.md5_state(Md5State.OK, digest)
-        await asyncio.to_thread(os.fsync, self.fd)
-        self._place()
+        await asyncio.to_thread(self._place)
+
+    async def _whole_file_md5(self) -> str:
+        if self.hasher is not None:
+            return await self.hasher.result()
+        (part,) = self.journal.parts(self.transfer.id)
+        if part.md5 is not None:
+            return part.md5
+        assert self.fd is not None  # finished by a killed run, not hashed since
+        return await asyncio.to_thread(md5_of_range, self.fd, 0, part.size)
 
     async def _find_damaged(self, digest: str) -> None:
         """Raise PartsDamaged with the parts whose bytes differ from their `sourceMd5` (all
@@ -255,9 +264,12 @@ class DownloadRunner(Runner):
         raise PartsDamaged(damaged)
 
     def _place(self) -> None:
-        """Move the checked temp file to the target; only --force replaces an existing file."""
+        """Flush the checked temp file to disk and move it to the target (in a thread: both
+        wait on the disk); only --force replaces an existing file."""
         t = self.transfer
         assert t.temp_path is not None
+        assert self.fd is not None
+        os.fsync(self.fd)
         if t.force:
             os.replace(t.temp_path, t.path)
         else:

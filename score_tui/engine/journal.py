@@ -2,6 +2,11 @@
 
 It is what makes a killed process resumable: a part is written here as done only after its
 bytes are verified (and, for an upload, recorded by the server).
+
+Writes are gathered and committed together, at most FLUSH_SECONDS after they are made, before
+any read, and on close: a transaction per event cost a small file several of them. A process
+killed outright loses at most the last FLUSH_SECONDS of changes, which only means a few more
+parts are moved again on resume (nothing is trusted that the journal did not record).
 """
 
 from __future__ import annotations
@@ -9,8 +14,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 
 from score_tui.engine.model import Direction, PartRecord, State, Transfer
@@ -38,6 +42,7 @@ CREATE TABLE IF NOT EXISTS transfers (
     created REAL NOT NULL,
     updated REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS transfers_by_object ON transfers (object_id);
 CREATE TABLE IF NOT EXISTS parts (
     transfer_id TEXT NOT NULL REFERENCES transfers(id) ON DELETE CASCADE,
     number INTEGER NOT NULL,
@@ -49,6 +54,11 @@ CREATE TABLE IF NOT EXISTS parts (
     PRIMARY KEY (transfer_id, number)
 );
 """
+
+#: The longest a write waits before it is committed.
+FLUSH_SECONDS = 0.1
+#: Pending writes that are committed at once, whatever their age.
+FLUSH_COUNT = 2000
 
 #: Columns added after the first release of the journal, with their declarations.
 ADDED_COLUMNS = {"md5_declared": "INTEGER NOT NULL DEFAULT 0", "source_stamp": "TEXT"}
@@ -65,7 +75,7 @@ class Journal:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = path
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -73,9 +83,58 @@ class Journal:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
         self._add_missing_columns()
+        self._pending: list[tuple[str, list[tuple[object, ...]]]] = []
+        self._pending_rows = 0
+        self._wake = threading.Condition(self._lock)
+        self._closed = False
+        self._flusher = threading.Thread(target=self._flush_soon, name="journal", daemon=True)
+        self._flusher.start()
 
     def close(self) -> None:
-        self._db.close()
+        with self._wake:
+            self._closed = True
+            self._wake.notify()
+        self._flusher.join()
+        with self._lock:
+            self._flush()
+            self._db.close()
+
+    def flush(self) -> None:
+        """Commit every write made so far."""
+        with self._lock:
+            self._flush()
+
+    def _write(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+        with self._wake:
+            self._pending.append((sql, rows))
+            self._pending_rows += len(rows)
+            if self._pending_rows >= FLUSH_COUNT:
+                self._flush()
+            elif len(self._pending) == 1:
+                self._wake.notify()
+
+    def _flush(self) -> None:
+        """Commit the pending writes in one transaction (the lock is held)."""
+        if not self._pending:
+            return
+        pending, self._pending, self._pending_rows = self._pending, [], 0
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, rows in pending:
+                self._db.executemany(sql, rows)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _flush_soon(self) -> None:
+        with self._wake:
+            while not self._closed:
+                if self._pending:
+                    self._wake.wait(FLUSH_SECONDS)
+                    self._flush()
+                else:
+                    self._wake.wait()
 
     def _add_missing_columns(self) -> None:
         """Journals written by an earlier version lack the newer columns: add them."""
@@ -84,78 +143,60 @@ class Journal:
             if column not in present:
                 self._db.execute(f"ALTER TABLE transfers ADD COLUMN {column} {declaration}")
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
     def add(self, transfer: Transfer) -> None:
         transfer.created = transfer.updated = time.time()
-        with self._transaction() as db:
-            db.execute(
-                f"INSERT INTO transfers ({COLUMNS}) VALUES "  # noqa: S608 - constant columns
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    transfer.id, transfer.direction.value, transfer.object_id,
-                    transfer.server_url, transfer.path, transfer.file_name, transfer.size,
-                    transfer.md5, int(transfer.md5_declared), transfer.offset, transfer.length,
-                    int(transfer.force),
-                    int(transfer.validate), transfer.state.value, transfer.error,
-                    transfer.upload_id, transfer.temp_path, transfer.source_stamp,
-                    transfer.created, transfer.updated,
-                ),
-            )  # fmt: skip
+        self._write(
+            f"INSERT INTO transfers ({COLUMNS}) VALUES "  # noqa: S608 - constant columns
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(
+                transfer.id, transfer.direction.value, transfer.object_id,
+                transfer.server_url, transfer.path, transfer.file_name, transfer.size,
+                transfer.md5, int(transfer.md5_declared), transfer.offset, transfer.length,
+                int(transfer.force),
+                int(transfer.validate), transfer.state.value, transfer.error,
+                transfer.upload_id, transfer.temp_path, transfer.source_stamp,
+                transfer.created, transfer.updated,
+            )],
+        )  # fmt: skip
 
     def save(self, transfer: Transfer) -> None:
         """Write the fields that change while a transfer runs."""
         transfer.updated = time.time()
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE transfers SET size = ?, md5 = ?, state = ?, error = ?, upload_id = ?, "
-                "temp_path = ?, source_stamp = ?, force = ?, updated = ? WHERE id = ?",
-                (
-                    transfer.size, transfer.md5, transfer.state.value, transfer.error,
-                    transfer.upload_id, transfer.temp_path, transfer.source_stamp,
-                    int(transfer.force), transfer.updated, transfer.id,
-                ),
-            )  # fmt: skip
+        self._write(
+            "UPDATE transfers SET size = ?, md5 = ?, state = ?, error = ?, upload_id = ?, "
+            "temp_path = ?, source_stamp = ?, force = ?, updated = ? WHERE id = ?",
+            [(
+                transfer.size, transfer.md5, transfer.state.value, transfer.error,
+                transfer.upload_id, transfer.temp_path, transfer.source_stamp,
+                int(transfer.force), transfer.updated, transfer.id,
+            )],
+        )  # fmt: skip
 
     def set_parts(self, transfer_id: str, parts: Iterable[PartRecord]) -> None:
         """Replace the part layout (a new upload, or a download whose spec changed)."""
-        with self._transaction() as db:
-            db.execute("DELETE FROM parts WHERE transfer_id = ?", (transfer_id,))
-            db.executemany(
-                'INSERT INTO parts (transfer_id, number, "offset", size, done, md5, etag) '
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (transfer_id, p.number, p.offset, p.size, int(p.done), p.md5, p.etag)
-                    for p in parts
-                ],
-            )
+        self._write("DELETE FROM parts WHERE transfer_id = ?", [(transfer_id,)])
+        self._write(
+            'INSERT INTO parts (transfer_id, number, "offset", size, done, md5, etag) '
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(transfer_id, p.number, p.offset, p.size, int(p.done), p.md5, p.etag) for p in parts],
+        )
 
     def part_done(self, transfer_id: str, part: PartRecord) -> None:
-        with self._transaction() as db:
-            db.execute(
-                "UPDATE parts SET done = 1, md5 = ?, etag = ? WHERE transfer_id = ? AND number = ?",
-                (part.md5, part.etag, transfer_id, part.number),
-            )
+        self._write(
+            "UPDATE parts SET done = 1, md5 = ?, etag = ? WHERE transfer_id = ? AND number = ?",
+            [(part.md5, part.etag, transfer_id, part.number)],
+        )
 
     def parts_undone(self, transfer_id: str, numbers: Iterable[int]) -> None:
-        with self._transaction() as db:
-            db.executemany(
-                "UPDATE parts SET done = 0, md5 = NULL, etag = NULL "
-                "WHERE transfer_id = ? AND number = ?",
-                [(transfer_id, n) for n in numbers],
-            )
+        self._write(
+            "UPDATE parts SET done = 0, md5 = NULL, etag = NULL "
+            "WHERE transfer_id = ? AND number = ?",
+            [(transfer_id, n) for n in numbers],
+        )
 
     def parts(self, transfer_id: str) -> list[PartRecord]:
         with self._lock:
+            self._flush()
             rows = self._db.execute(
                 'SELECT number, "offset", size, done, md5, etag FROM parts '
                 "WHERE transfer_id = ? ORDER BY number",
@@ -191,6 +232,7 @@ class Journal:
     def uploaders(self, object_id: str, upload_id: str) -> list[str]:
         """Ids of the journal's transfers that started that upload at the server."""
         with self._lock:
+            self._flush()
             rows = self._db.execute(
                 "SELECT id FROM transfers WHERE object_id = ? AND upload_id = ?",
                 (object_id, upload_id),
@@ -205,6 +247,7 @@ class Journal:
             "GROUP BY t.id ORDER BY t.created, t.rowid"
         )
         with self._lock:
+            self._flush()
             rows = self._db.execute(query, args).fetchall()
         return [_transfer(row) for row in rows]
 
