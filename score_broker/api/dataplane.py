@@ -79,12 +79,12 @@ async def _receive(request: Request, writer: PartWriter, length: int) -> None:
                     400, "InvalidArgument", "The body is longer than Content-Length."
                 )
             if pending_size >= WRITE_BATCH:
-                await anyio.to_thread.run_sync(writer.write, b"".join(pending))
+                await anyio.to_thread.run_sync(writer.write, pending)
                 pending, pending_size = [], 0
     except ClientDisconnect:
         raise DataPlaneError(400, "IncompleteBody", "The client closed the connection.") from None
     if pending:
-        await anyio.to_thread.run_sync(writer.write, b"".join(pending))
+        await anyio.to_thread.run_sync(writer.write, pending)
     if writer.written != length:
         raise DataPlaneError(400, "IncompleteBody", f"Received {writer.written} of {length} bytes.")
 

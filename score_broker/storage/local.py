@@ -23,7 +23,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,8 +38,11 @@ from score_broker.errors import (
 )
 from score_broker.storage.base import Listing, ObjectHead, ObjectStore, StoredPart
 from score_broker.storage.keys import key_to_path
+from score_broker.storage.running_digest import RunningDigests
 
 HASH_CHUNK = 8 * 1024 * 1024
+#: Buffers per pwritev call (the kernel takes at most IOV_MAX, 1024 on Linux).
+WRITE_VECTORS = 512
 _HEX_SIGNATURE = re.compile(r"^[0-9a-f]{64}$")
 UPLOAD_ID_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
@@ -77,9 +80,10 @@ def _write_atomically(path: Path, data: bytes, tmp_dir: Path) -> None:
 
 
 def _read_marker(directory: Path, part_number: int) -> StoredPart | None:
+    """A stored part's marker: "<md5> <size> <offset>" (older versions wrote no offset)."""
     try:
-        md5, size = (directory / f"part-{part_number}").read_text().split()
-    except (FileNotFoundError, NotADirectoryError):
+        md5, size, *_ = (directory / f"part-{part_number}").read_text().split()
+    except (FileNotFoundError, NotADirectoryError, ValueError):
         return None
     return StoredPart(etag=md5, size=int(size))
 
@@ -111,6 +115,7 @@ class LocalStore(ObjectStore):
                 directory.mkdir(parents=True, exist_ok=True)
             os.chmod(root, 0o700)
             self._secret = _load_secret(root / "secret")
+            self._digests = RunningDigests()
         except OSError as error:
             raise StorageUnavailable(f"Cannot use the store directory {root}: {error}.") from error
 
@@ -221,13 +226,18 @@ class LocalStore(ObjectStore):
 
     def part_writer(self, signed: SignedRequest) -> PartWriter:
         """A writer for the bytes of a signed part PUT (the data plane calls it)."""
-        assert signed.upload_id is not None
+        upload_id = signed.upload_id
+        assert upload_id is not None
         assert signed.part_number is not None
         try:
-            directory = self._checked_upload_dir(signed.key, signed.upload_id)
+            directory = self._checked_upload_dir(signed.key, upload_id)
         except NotFound as error:
             raise DataPlaneError(404, "NoSuchUpload", str(error)) from None
-        return PartWriter(directory, signed.part_number, signed.offset or 0)
+
+        def stored(number: int, offset: int, size: int) -> None:
+            self._digests.stored(directory, upload_id, number, offset, size)
+
+        return PartWriter(directory, signed.part_number, signed.offset or 0, stored)
 
     def get_part(self, key: str, upload_id: str, part_number: int) -> StoredPart | None:
         return _read_marker(self._checked_upload_dir(key, upload_id), part_number)
@@ -278,9 +288,13 @@ class LocalStore(ObjectStore):
                         f"Part {number} of upload {upload_id} is not stored as {etag}; "
                         "upload it again."
                     )
-            md5 = hashlib.md5(usedforsecurity=False)
-            while chunk := handle.read(HASH_CHUNK):
+            running = self._digests.take(upload_id)
+            markers = dict(enumerate(etags, start=1))
+            position, md5 = running.resume(markers) if running else (0, None)
+            md5 = md5 or hashlib.md5(usedforsecurity=False)
+            while chunk := os.pread(handle.fileno(), HASH_CHUNK, position):
                 md5.update(chunk)
+                position += len(chunk)
             digest = md5.hexdigest()
             if expected is not None and digest != expected:
                 raise ChecksumMismatch(
@@ -294,6 +308,7 @@ class LocalStore(ObjectStore):
         return digest
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
+        self._digests.take(upload_id)
         try:
             directory = self._checked_upload_dir(key, upload_id)
         except NotFound:
@@ -371,7 +386,16 @@ class PartWriter:
     first and written last, so a part counts as stored only once all its bytes are on disk.
     """
 
-    def __init__(self, directory: Path, part_number: int, offset: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        part_number: int,
+        offset: int,
+        stored: Callable[[int, int, int], None],
+    ) -> None:
+        self._number = part_number
+        self._offset = offset
+        self._stored = stored
         self._marker = directory / f"part-{part_number}"
         self._fds: list[int] = []
         try:
@@ -399,14 +423,20 @@ class PartWriter:
         except BlockingIOError:
             raise DataPlaneError(503, "SlowDown", f"{busy}; retry shortly.") from None
 
-    def write(self, chunk: bytes | bytearray | memoryview) -> None:
-        self._md5.update(chunk)
-        view = memoryview(chunk)
-        while view:
-            count = os.pwrite(self._fd, view, self._position)
+    def write(self, chunks: list[bytes]) -> None:
+        """Write the next bytes of the part (as received, without joining them first)."""
+        for chunk in chunks:
+            self._md5.update(chunk)
+        buffers = [memoryview(chunk) for chunk in chunks]
+        while buffers:
+            count = os.pwritev(self._fd, buffers[:WRITE_VECTORS], self._position)
             self._position += count
             self._written += count
-            view = view[count:]
+            while buffers and count >= len(buffers[0]):
+                count -= len(buffers[0])
+                buffers.pop(0)
+            if buffers and count:
+                buffers[0] = buffers[0][count:]
 
     @property
     def written(self) -> int:
@@ -420,8 +450,9 @@ class PartWriter:
         try:
             digest = self._md5.hexdigest()
             tmp = self._marker.with_name(f".{self._marker.name}.{secrets.token_hex(4)}")
-            tmp.write_text(f"{digest} {self._written}")
+            tmp.write_text(f"{digest} {self._written} {self._offset}")
             os.replace(tmp, self._marker)
+            self._stored(self._number, self._offset, self._written)
         except FileNotFoundError:
             raise DataPlaneError(
                 409, "NoSuchUpload", "The upload was finalized or aborted during this PUT."

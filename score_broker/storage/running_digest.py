@@ -1,0 +1,143 @@
+"""The MD5 of a local upload's data file, taken as its parts are stored, in file order.
+
+Finalize checks the whole object's MD5 and flushes the object to disk. Done only then, each
+took a second or more per GiB with the client waiting. Here the contiguous prefix of stored
+parts is hashed by a background thread as parts arrive, and the disk writes of the hashed bytes
+are started right behind it (posix_fadvise), so finalize has only the last parts left.
+
+What was hashed is held against the parts' markers at finalize: a part stored again since, by
+this process or another, makes finalize hash the whole file. A part is hashed only while no
+PUT of it runs (a shared lock on its lock file; the PUT holds it exclusively).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+CHUNK = 4 * 1024 * 1024
+#: Uploads whose digests a broker process keeps (an upload finalized by another process
+#: leaves its digest here until it is pushed out).
+KEPT = 256
+
+
+class RunningDigest:
+    """The digest of one upload's data file, `position` bytes in."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.position = 0
+        self._md5 = hashlib.md5(usedforsecurity=False)
+        #: part number -> the MD5 its marker had when the part was hashed
+        self._hashed: dict[int, str] = {}
+        #: offset -> (part number, size) of parts stored by this process
+        self._stored: dict[int, tuple[int, int]] = {}
+        self._stored_lock = threading.Lock()
+        #: held while hashing, and by finalize once it takes the digest over
+        self._mutex = threading.Lock()
+        self._closed = False
+
+    def stored(self, number: int, offset: int, size: int) -> None:
+        with self._stored_lock:
+            self._stored[offset] = (number, size)
+
+    def _next(self) -> tuple[int, int] | None:
+        with self._stored_lock:
+            return self._stored.get(self.position)
+
+    def advance(self) -> None:
+        """Hash the parts that now continue the hashed prefix (in the hashing thread)."""
+        with self._mutex:
+            if self._closed:
+                return
+            try:
+                fd = os.open(self.directory / "data", os.O_RDONLY)
+            except FileNotFoundError:
+                return
+            try:
+                while (found := self._next()) is not None:
+                    if not self._hash_part(fd, *found):
+                        return
+            finally:
+                os.close(fd)
+
+    def _hash_part(self, fd: int, number: int, size: int) -> bool:
+        try:
+            lock = os.open(self.directory / f"part-{number}.lock", os.O_RDWR)
+        except FileNotFoundError:
+            return False
+        try:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False  # a PUT of the part runs; its end will call for hashing again
+            marker = _marker(self.directory, number)
+            if marker is None or marker[1:] != (size, self.position):
+                return False
+            start = self.position
+            end = start + size
+            while self.position < end:
+                chunk = os.pread(fd, min(CHUNK, end - self.position), self.position)
+                if not chunk:
+                    return False
+                self._md5.update(chunk)
+                self.position += len(chunk)
+            self._hashed[number] = marker[0]
+        finally:
+            os.close(lock)
+        # Start writing the hashed bytes to disk now rather than in finalize's fsync.
+        with contextlib.suppress(OSError):
+            os.posix_fadvise(fd, start, size, os.POSIX_FADV_DONTNEED)
+        return True
+
+    def resume(self, markers: dict[int, str]) -> tuple[int, Any]:
+        """Where finalize goes on hashing, and the digest so far; from 0 if any hashed part
+        was stored again since (its marker's MD5 changed)."""
+        with self._mutex:
+            self._closed = True
+            if any(markers.get(number) != md5 for number, md5 in self._hashed.items()):
+                return 0, hashlib.md5(usedforsecurity=False)
+            return self.position, self._md5.copy()
+
+
+def _marker(directory: Path, number: int) -> tuple[str, int, int] | None:
+    """A part marker's MD5, size and offset, None if it is missing or from an older version."""
+    try:
+        fields = (directory / f"part-{number}").read_text().split()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if len(fields) != 3:
+        return None
+    return fields[0], int(fields[1]), int(fields[2])
+
+
+class RunningDigests:
+    """The digests of a store's uploads in progress, advanced by one hashing thread."""
+
+    def __init__(self) -> None:
+        self._digests: OrderedDict[str, RunningDigest] = OrderedDict()
+        self._lock = threading.Lock()
+        self._hashing = ThreadPoolExecutor(1, thread_name_prefix="upload-md5")
+
+    def stored(self, directory: Path, upload_id: str, number: int, offset: int, size: int) -> None:
+        """A part was stored: hash what now continues the upload's prefix, in the background."""
+        with self._lock:
+            digest = self._digests.get(upload_id)
+            if digest is None:
+                digest = self._digests[upload_id] = RunningDigest(directory)
+                while len(self._digests) > KEPT:
+                    self._digests.popitem(last=False)
+        digest.stored(number, offset, size)
+        self._hashing.submit(digest.advance)
+
+    def take(self, upload_id: str) -> RunningDigest | None:
+        """The upload's digest, which no one advances any more."""
+        with self._lock:
+            return self._digests.pop(upload_id, None)
