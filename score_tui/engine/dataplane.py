@@ -1,10 +1,10 @@
 """Moving one part's bytes over a pre-signed URL, in a worker thread of its own.
 
 Each part runs on a blocking socket in a thread: an upload goes out with sendfile, straight
-from the page cache (TLS: 1 MiB writes), a download is read with recv_into into one buffer per
-part and written with pwrite. The event loop only starts parts and hears of their progress.
-Through httpx, a 1 GiB download cost 1.6 s of CPU in h11's parser and the event loop on top of
-the kernel's copies; here it costs about 0.05 s, which on a small machine is the difference
+from the page cache (TLS: 1 MiB writes), a download goes into the file with splice or pwrite
+(`PartSink`). The event loop only starts parts and hears of their progress. Through httpx, a
+1 GiB download cost 1.6 s of CPU in h11's parser and the event loop on top of the kernel's
+copies; here the Python side costs about 0.05 s, which on a small machine is the difference
 between keeping up with the object store and not.
 
 Stopping a part (pause, cancel) shuts its socket down from the event loop, so the thread
@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import http.client
 import os
 import selectors
 import socket
 import ssl
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,61 +39,13 @@ from score_tui.client.errors import (
 from score_tui.client.score import USER_AGENT
 from score_tui.engine.bandwidth import BandwidthLimiter
 from score_tui.engine.hashing import hex_to_base64
+from score_tui.engine.part_job import OnBytes, PartJob, Stopped
+from score_tui.engine.part_sink import PartSink, Room
 
-#: Bytes per write on TLS connections, per sendfile call, and per read buffer.
+#: Bytes per write on TLS connections and per sendfile call.
 CHUNK = 1024 * 1024
-#: Progress is reported to the event loop in steps of at least this many bytes.
-REPORT_STEP = 1024 * 1024
 
-OnBytes = Callable[[int], None]
-#: Called by a part thread before it writes up to a file offset: waits while it may not.
-Room = Callable[[int, threading.Event], None]
 T = TypeVar("T")
-
-
-class _Stopped(Exception):
-    """The part was stopped from the event loop (pause, cancel)."""
-
-
-class _Job:
-    """One part in a thread: its socket, so the event loop can cut it off, and its progress."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, on_bytes: OnBytes) -> None:
-        self.stopped = threading.Event()
-        self._loop = loop
-        self._on_bytes = on_bytes
-        self._unreported = 0
-        self._lock = threading.Lock()
-        self._sock: socket.socket | None = None
-
-    def attach(self, sock: socket.socket | None) -> None:
-        with self._lock:
-            self._sock = sock
-        if self.stopped.is_set():
-            raise _Stopped
-
-    def stop(self) -> None:
-        self.stopped.set()
-        with self._lock:
-            if self._sock is not None:
-                with contextlib.suppress(OSError):
-                    self._sock.shutdown(socket.SHUT_RDWR)
-
-    def moved(self, count: int) -> None:
-        self._unreported += count
-        if self._unreported >= REPORT_STEP:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._unreported:
-            self._loop.call_soon_threadsafe(self._on_bytes, self._unreported)
-            self._unreported = 0
-
-    def pace(self, limiter: BandwidthLimiter, count: int) -> None:
-        """Wait as the bandwidth cap says before moving `count` bytes; a stop ends the wait."""
-        wait = limiter.reserve(count)
-        if wait and self.stopped.wait(wait):
-            raise _Stopped
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,9 +74,9 @@ class DataPlane:
         self._threads.shutdown(wait=False, cancel_futures=True)
         self._connections.close()
 
-    async def _in_thread(self, what: str, on_bytes: OnBytes, work: Callable[[_Job], T]) -> T:
+    async def _in_thread(self, what: str, on_bytes: OnBytes, work: Callable[[PartJob], T]) -> T:
         loop = asyncio.get_running_loop()
-        job = _Job(loop, on_bytes)
+        job = PartJob(loop, on_bytes)
 
         def run() -> T:
             try:
@@ -143,7 +93,7 @@ class DataPlane:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.shield(future)
             raise
-        except _Stopped:
+        except Stopped:
             raise TransferError(f"{what}: stopped") from None
         except TimeoutError:
             raise Stalled(
@@ -207,7 +157,7 @@ class DataPlane:
             "User-Agent": USER_AGENT,
         }
         target = self._connections.target(url)
-        sink = _Sink(fd, write_at, size, digest, room)
+        sink = PartSink(fd, write_at, size, digest, room)
         answer = await self._in_thread(
             what, on_bytes, lambda job: self._exchange(job, target, "GET", headers, None, sink)
         )
@@ -223,12 +173,12 @@ class DataPlane:
 
     def _exchange(
         self,
-        job: _Job,
+        job: PartJob,
         target: Target,
         method: str,
         headers: dict[str, str],
         body: tuple[int, int, int] | None,
-        sink: _Sink | None,
+        sink: PartSink | None,
     ) -> _Answer:
         conn = self._connections.take(target)
         done = False
@@ -242,15 +192,18 @@ class DataPlane:
             conn.endheaders()
             if body is not None:
                 self._send(job, conn.sock, *body)  # type: ignore[arg-type]
-            quick_ack(conn.sock)
+            sock = conn.sock  # the connection forgets it when the answer says it closes
+            quick_ack(sock)
             response = conn.getresponse()
             answer_headers = {name.lower(): value for name, value in response.getheaders()}
             if sink is not None and response.status in (200, 206):
-                sink.receive(job, self.limiter, response)
+                tls = isinstance(sock, ssl.SSLSocket)
+                sink.receive(job, self.limiter, response, tls, self.stall_timeout)
                 data = b""
             else:
                 data = response.read()
             done = response.isclosed() and not response.will_close
+            done = done and (sink is None or sink.reusable)
             return _Answer(response.status, answer_headers, data)
         finally:
             job.attach(None)
@@ -259,7 +212,7 @@ class DataPlane:
             else:
                 conn.close()
 
-    def _send(self, job: _Job, sock: socket.socket, fd: int, offset: int, size: int) -> None:
+    def _send(self, job: PartJob, sock: socket.socket, fd: int, offset: int, size: int) -> None:
         """Send `size` bytes of the file from `offset`: sendfile, or writes on TLS."""
         position, end = offset, offset + size
         plain = not isinstance(sock, ssl.SSLSocket)
@@ -277,7 +230,7 @@ class DataPlane:
                         raise TransferError("the file became shorter while uploading")
                     if sent < 0:
                         if job.stopped.is_set():
-                            raise _Stopped
+                            raise Stopped
                         if not waiting.select(self.stall_timeout):
                             raise TimeoutError
                         continue
@@ -290,55 +243,7 @@ class DataPlane:
                 position += sent
                 job.moved(sent)
                 if job.stopped.is_set():
-                    raise _Stopped
-
-
-class _Sink:
-    """Where a part's GET goes: its place in the file, and its MD5 if wanted."""
-
-    def __init__(self, fd: int, write_at: int, size: int, digest: bool, room: Room | None) -> None:
-        self.fd = fd
-        self.room = room
-        self.write_at = write_at
-        self.size = size
-        self.received = 0
-        self.ignored_range = False
-        self._md5 = hashlib.md5(usedforsecurity=False) if digest else None
-
-    def receive(
-        self, job: _Job, limiter: BandwidthLimiter, response: http.client.HTTPResponse
-    ) -> None:
-        length = response.getheader("Content-Length")
-        whole = response.status == 200 and length is not None and length.isdigit()
-        if whole and int(length or 0) != self.size:
-            self.ignored_range = True
-            return
-        buffer = bytearray(min(CHUNK, self.size) or 1)
-        view = memoryview(buffer)
-        while True:
-            if self.room is not None:
-                self.room(self.write_at + self.received + len(buffer), job.stopped)
-            count = response.readinto(view)
-            if not count:
-                return
-            if self.received + count > self.size:
-                raise Retryable("the store sent more bytes than the part holds")
-            chunk = view[:count]
-            written = 0
-            while written < count:
-                place = self.write_at + self.received + written
-                written += os.pwrite(self.fd, chunk[written:], place)
-            if self._md5 is not None:
-                self._md5.update(chunk)
-            self.received += count
-            job.moved(count)
-            if limiter.rate is not None:
-                job.pace(limiter, count)
-            if job.stopped.is_set():
-                raise _Stopped
-
-    def hexdigest(self) -> str | None:
-        return self._md5.hexdigest() if self._md5 is not None else None
+                    raise Stopped
 
 
 def _describe(error: BaseException) -> str:

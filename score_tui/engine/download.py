@@ -77,7 +77,7 @@ class DownloadRunner(Runner):
         self._whole_is_part = len(parts) == 1
         if self.transfer.checks_whole_file and not self._whole_is_part:
             assert self.fd is not None
-            self.hasher = SequentialHasher(self.fd, self.transfer.size)
+            self.hasher = SequentialHasher(self.fd, self.transfer.size, write_behind=True)
             self.hasher.start()
             self.landed(parts)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import os
 import threading
@@ -70,9 +71,12 @@ class SequentialHasher:
     end, alone, after every byte has arrived.
     """
 
-    def __init__(self, fd: int, size: int) -> None:
+    def __init__(self, fd: int, size: int, write_behind: bool = False) -> None:
+        """`write_behind`: start writing each hashed range to disk (a download's file, which
+        is flushed before it is placed: most of it is then on disk already)."""
         self._fd = fd
         self._size = size
+        self._write_behind = write_behind
         self._readable = 0
         self._position = 0
         self._stopped = False
@@ -130,6 +134,11 @@ class SequentialHasher:
                         f"{self._size - self._position} bytes early"
                     )
                 self._digest.update(chunk)
+                if self._write_behind:
+                    with contextlib.suppress(OSError):
+                        os.posix_fadvise(
+                            self._fd, self._position, len(chunk), os.POSIX_FADV_DONTNEED
+                        )
                 with self._changed:
                     self._position += len(chunk)
                     self._changed.notify_all()
