@@ -6,14 +6,12 @@ parts is hashed by a background thread as parts arrive, and the disk writes of t
 are started right behind it (posix_fadvise), so finalize has only the last parts left.
 
 What was hashed is held against the parts' markers at finalize: a part stored again since, by
-this process or another, makes finalize hash the whole file. A part is hashed only while no
-PUT of it runs (a shared lock on its lock file; the PUT holds it exclusively).
+this process or another, makes finalize hash the whole file.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import threading
@@ -69,29 +67,25 @@ class RunningDigest:
                 os.close(fd)
 
     def _hash_part(self, fd: int, number: int, size: int) -> bool:
-        try:
-            lock = os.open(self.directory / f"part-{number}.lock", os.O_RDWR)
-        except FileNotFoundError:
+        """Hash the part at the prefix's end. No lock keeps a PUT of the part out (it would be
+        refused meanwhile): its marker is read before and after instead, and a PUT that ran
+        in between (it removes the marker first and writes a new one last) voids the digest."""
+        marker = _marker(self.directory, number)
+        if marker is None or marker[1:] != (size, self.position):
             return False
-        try:
-            try:
-                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return False  # a PUT of the part runs; its end will call for hashing again
-            marker = _marker(self.directory, number)
-            if marker is None or marker[1:] != (size, self.position):
+        start = self.position
+        position = start
+        md5 = self._md5.copy()
+        while position < start + size:
+            chunk = os.pread(fd, min(CHUNK, start + size - position), position)
+            if not chunk:
                 return False
-            start = self.position
-            end = start + size
-            while self.position < end:
-                chunk = os.pread(fd, min(CHUNK, end - self.position), self.position)
-                if not chunk:
-                    return False
-                self._md5.update(chunk)
-                self.position += len(chunk)
-            self._hashed[number] = marker[0]
-        finally:
-            os.close(lock)
+            md5.update(chunk)
+            position += len(chunk)
+        if _marker(self.directory, number) != marker:
+            return False
+        self._md5, self.position = md5, position
+        self._hashed[number] = marker[0]
         # Start writing the hashed bytes to disk now rather than in finalize's fsync.
         with contextlib.suppress(OSError):
             os.posix_fadvise(fd, start, size, os.POSIX_FADV_DONTNEED)

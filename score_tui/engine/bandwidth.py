@@ -37,5 +37,5 @@ class BandwidthLimiter:
             if rate is None:
                 return 0.0
             now = self._clock()
-            self._due = max(self._due, now - BURST_SECONDS) + size / rate
+            self._due = max(self._due, now) + size / rate
             return max(0.0, self._due - now - BURST_SECONDS)

@@ -235,6 +235,25 @@ def test_damaged_bytes_are_fetched_or_sent_again_never_accepted(
     assert not (again / "f.vcf").exists()
 
 
+def test_a_small_file_damaged_in_transit_is_fetched_again(proxied: Proxied, tmp_path: Path) -> None:
+    """A one-part object is checked against its MD5 as it arrives: damage is caught, and only
+    that object is fetched again."""
+    broker, proxy = proxied()
+    tui = user(tmp_path, broker)
+    content = os.urandom(50_000)
+    object_id = published(broker, tui, tmp_path, content)
+    proxy.add(
+        "flip-response",
+        lambda s: s.method == "GET" and object_id in s.path and s.range is not None,
+    )
+    out = tmp_path / "out"
+    done = tui.run("download", "--object-id", object_id, "--output-dir", str(out))
+    assert done.returncode == 0, done.stderr
+    assert [kind for kind, _ in proxy.triggered] == ["flip-response"]
+    assert get_parts(proxy, object_id) == [1, 1]
+    assert (out / "f.vcf").read_bytes() == content
+
+
 def test_refused_urls_are_refreshed_and_the_transfer_goes_on(
     proxied: Proxied, tmp_path: Path, content_100mb: bytes
 ) -> None:

@@ -164,6 +164,38 @@ def test_finish_part_checks_the_stored_part(
     assert unknown.status_code == 404
 
 
+def test_a_part_stored_again_with_other_bytes_counts_as_stored_last(
+    client: ScoreClient, object_id: str, content: bytes
+) -> None:
+    """A part sent and finished twice, with other bytes the second time: status, finalize and
+    the object all follow the bytes the store holds."""
+    spec = client.check(initiate(client, object_id, content)).json()
+    upload_part(client, object_id, spec, content, 2)
+    first = content[: 20 * MiB]
+    second = os.urandom(20 * MiB)
+    for body in (first, second):
+        part = spec["parts"][0]
+        etag = client.put(part["url"], memoryview(body))
+        params = {"uploadId": spec["uploadId"], "partNumber": 1, "md5": md5_hex(body), "etag": etag}
+        client.check(client.service.post(f"/upload/{object_id}/parts", params=params))
+    status = client.service.get(f"/upload/{object_id}/status", params={"fileSize": len(content)})
+    assert client.check(status).json()["parts"][0]["sourceMd5"] == md5_hex(second)
+    # The declared MD5 was the first file's; the store now holds other bytes. The local store
+    # checks the whole object and refuses; S3 and Azure record what was declared, as Score.
+    finalized = client.service.post(f"/upload/{object_id}", params={"uploadId": spec["uploadId"]})
+    if finalized.status_code == 400:
+        assert "MD5" in finalized.json()["message"]
+        return
+    client.check(finalized)
+    spec = client.check(
+        client.service.get(f"/download/{object_id}", params={"offset": 0, "length": -1})
+    ).json()
+    assert spec["parts"][0]["sourceMd5"] == md5_hex(second)
+    url = spec["parts"][0]["url"]
+    got = client.data.get(url, headers={"Range": f"bytes=0-{20 * MiB - 1}"})
+    assert md5_hex(got.content) == md5_hex(second)
+
+
 def test_overwrite_false_on_an_existing_object_is_refused(
     client: ScoreClient, object_id: str, content: bytes
 ) -> None:
