@@ -1,21 +1,27 @@
-"""How fast the broker builds specs, on each store.
+"""How fast the broker answers, on each store.
 
 For every backend (local, moto, Ceph RGW) it measures, through a broker process over HTTP:
   - the upload spec of a 10,000-part object (initiate, 10,000 signed PUT URLs);
   - the download spec of a 10,000-part object (final .meta read, 10,000 signed ranged GETs);
-  - specs per second for small objects with 32 concurrent clients (download and upload specs).
+  - requests per second with 32 concurrent clients: download specs of small objects, and
+    initiates of new uploads. The load comes from wrk (C, one process), which leaves the
+    machine's cores to the broker and its store; a Python load generator took as much CPU as
+    the broker it was measuring;
+  - the time of a one-part upload's broker calls (initiate, finish-part, finalize), one upload
+    after another, p50 and p90.
 The peer is botocore's own pre-signer making the same 10,000 URLs in-process: what a broker
 built on the SDK's signer pays before any HTTP at all.
 
     .venv/bin/python -m benchmarks.spec_building [--ceph-endpoint URL | --no-ceph]
+Needs `apt-get install wrk`.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import logging
+import shutil
 import statistics
 import subprocess
 import sys
@@ -92,26 +98,86 @@ def seed_big_object(storage: dict[str, Any], workdir: Path) -> str:
     return object_id
 
 
-async def specs_per_second(
-    url: str, paths: list[tuple[str, str, dict[str, Any]]], clients: int, seconds: float
+WRK_SCRIPT = """
+local paths = {}
+local count = 0
+function init(args)
+  for line in io.lines(args[1]) do
+    paths[#paths + 1] = line
+  end
+end
+function request()
+  count = count + 1
+  local line = paths[(count * 7919 + id) % #paths + 1]
+  local method, path = line:match("(%S+) (%S+)")
+  return wrk.format(method, path)
+end
+"""
+WRK_SETUP = """
+local thread_id = 0
+function setup(thread)
+  thread_id = thread_id + 1
+  thread:set("id", thread_id)
+end
+"""
+
+
+def requests_per_second(
+    url: str, requests: list[str], clients: int, seconds: float, workdir: Path
 ) -> float:
-    done = 0
-    deadline = time.perf_counter() + seconds
+    """wrk with `clients` connections over `seconds`, cycling through `requests`
+    ("METHOD /path?query" each); the rate of answers, which must all be 2xx."""
+    listing = workdir / f"requests-{uuid.uuid4().hex}.txt"
+    listing.write_text("\n".join(requests) + "\n")
+    script = workdir / "requests.lua"
+    script.write_text(WRK_SETUP + WRK_SCRIPT)
+    done = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{clients}",
+            f"-d{seconds:g}s",
+            "-s",
+            str(script),
+            url,
+            "--",
+            str(listing),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    if "Non-2xx" in done.stdout:
+        raise RuntimeError(f"the broker refused requests:\n{done.stdout}")
+    return float(done.stdout.split("Requests/sec:")[1].split()[0])
 
-    async def worker(index: int) -> None:
-        nonlocal done
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-            i = index
-            while time.perf_counter() < deadline:
-                method, path, params = paths[i % len(paths)]
-                response = await client.request(method, path, params=params)
-                response.raise_for_status()
-                done += 1
-                i += clients
 
-    started = time.perf_counter()
-    await asyncio.gather(*(worker(i) for i in range(clients)))
-    return done / (time.perf_counter() - started)
+def call_times(http: httpx.Client, uploads: int) -> dict[str, tuple[float, float]]:
+    """p50 and p90 milliseconds of a one-part upload's broker calls, one upload at a time."""
+    data = b"x" * 1000
+    md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+    times: dict[str, list[float]] = {"initiate": [], "finish-part": [], "finalize": []}
+    for _ in range(uploads):
+        object_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        spec = http.post(f"/upload/{object_id}/uploads", params={"fileSize": 1000, "md5": md5})
+        times["initiate"].append(time.perf_counter() - started)
+        spec.raise_for_status()
+        part = spec.json()["parts"][0]
+        etag = httpx.put(part["url"], content=data).headers.get("ETag", md5).strip('"')
+        params = {"uploadId": spec.json()["uploadId"], "partNumber": 1, "md5": md5, "etag": etag}
+        started = time.perf_counter()
+        http.post(f"/upload/{object_id}/parts", params=params).raise_for_status()
+        times["finish-part"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        http.post(
+            f"/upload/{object_id}", params={"uploadId": params["uploadId"]}
+        ).raise_for_status()
+        times["finalize"].append(time.perf_counter() - started)
+    return {
+        name: (1000 * statistics.median(values), 1000 * sorted(values)[int(len(values) * 0.9)])
+        for name, values in times.items()
+    }
 
 
 def measure(
@@ -158,12 +224,20 @@ def measure(
                 f"/upload/{object_id}", params={"uploadId": spec["uploadId"]}
             ).raise_for_status()
             small.append(object_id)
-        downloads = [("GET", f"/download/{o}", {"offset": 0, "length": -1}) for o in small]
-        uploads = [("POST", f"/upload/{uuid.uuid4()}/uploads", {"fileSize": 1000}) for _ in small]
-        down_rate = asyncio.run(specs_per_second(broker.url, downloads, clients, seconds))
-        up_rate = asyncio.run(specs_per_second(broker.url, uploads, clients, seconds))
+        downloads = [f"GET /download/{o}?offset=0&length=-1" for o in small]
+        uploads = [f"POST /upload/{uuid.uuid4()}/uploads?fileSize=1000" for _ in range(200_000)]
+        down_rate = requests_per_second(broker.url, downloads, clients, seconds, workdir)
+        up_rate = requests_per_second(broker.url, uploads, clients, seconds, workdir)
+        calls = call_times(http, 50)
         http.close()
-        return {"backend": name, "up": up, "down": down, "down_rate": down_rate, "up_rate": up_rate}
+        return {
+            "backend": name,
+            "up": up,
+            "down": down,
+            "down_rate": down_rate,
+            "up_rate": up_rate,
+            "calls": calls,
+        }
     finally:
         broker.stop()
 
@@ -205,6 +279,8 @@ def main() -> int:
     parser.add_argument("--ceph-endpoint", help="use this running Ceph RGW (keys test/test)")
     parser.add_argument("--no-ceph", action="store_true", help="skip Ceph RGW")
     parser.add_argument("--clients", type=int, default=32)
+    if not shutil.which("wrk"):
+        sys.exit("wrk is missing: apt-get install -y wrk")
     parser.add_argument("--seconds", type=float, default=5.0)
     args = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -237,8 +313,8 @@ def main() -> int:
         f"peer: botocore presign of {PARTS:,} URLs in-process = {peer:.3f} s"
     )
     print(
-        f"Small-object specs per second with {args.clients} concurrent clients over "
-        f"{args.seconds:.0f} s (clients, broker and store share this machine's cores)\n"
+        f"Requests per second with {args.clients} concurrent clients (wrk) over "
+        f"{args.seconds:.0f} s (load, broker and store share this machine's cores)\n"
     )
     header = (
         "backend",
@@ -247,7 +323,7 @@ def main() -> int:
         "download spec s",
         "vs botocore",
         "download specs/s",
-        "upload specs/s",
+        "initiates/s",
     )
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
@@ -262,6 +338,12 @@ def main() -> int:
             f"{row['up_rate']:.0f}",
         ]
         print("| " + " | ".join(cells) + " |")
+    print("\nA one-part upload's broker calls, one upload after another (50 uploads), ms\n")
+    print("| backend | initiate p50 / p90 | finish-part p50 / p90 | finalize p50 / p90 |")
+    print("|---|---|---|---|")
+    for row in rows:
+        cells = [f"{p50:.1f} / {p90:.1f}" for p50, p90 in row["calls"].values()]
+        print(f"| {row['backend']} | " + " | ".join(cells) + " |")
     return 0
 
 
