@@ -59,6 +59,8 @@ AWS = "/usr/bin/aws"
 class Run:
     seconds: float
     peak_rss: int = 0  # bytes
+    cpu: float = 0.0  # the command's user + system seconds
+    machine_cpu: float = 0.0  # busy core-seconds of the whole machine (tool, broker, RGW, OSD)
 
 
 @dataclass
@@ -74,13 +76,30 @@ class Results:
     def peak(self, name: str) -> int:
         return max(r.peak_rss for r in self.runs[name])
 
+    def cpu(self, name: str) -> tuple[float, float]:
+        """Median CPU seconds of the tool, and of the whole machine, over the runs."""
+        runs = self.runs[name]
+        return statistics.median(r.cpu for r in runs), statistics.median(
+            r.machine_cpu for r in runs
+        )
+
+
+def busy_core_seconds() -> float:
+    """Core-seconds the machine has spent not idle since boot (/proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
 
 def run_measured(command: list[str], env: dict[str, str], cwd: Path | None = None) -> Run:
-    """Run a command to completion: its wall time and its peak resident memory (GNU time)."""
+    """Run a command to completion: its wall time, peak resident memory and CPU time (GNU
+    time), and the whole machine's CPU time meanwhile."""
     with tempfile.NamedTemporaryFile("r") as rss:
+        busy = busy_core_seconds()
         started = time.perf_counter()
         done = subprocess.run(
-            ["/usr/bin/time", "-f", "%M", "-o", rss.name, *command],
+            ["/usr/bin/time", "-f", "%M %U %S", "-o", rss.name, *command],
             env=env,
             cwd=cwd,
             capture_output=True,
@@ -89,10 +108,12 @@ def run_measured(command: list[str], env: dict[str, str], cwd: Path | None = Non
             check=False,
         )
         seconds = time.perf_counter() - started
+        machine = busy_core_seconds() - busy
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command[:6])} ... failed ({done.returncode}):\n"
                                f"{done.stderr[-3000:]}")  # fmt: skip
-        return Run(seconds, int(rss.read().split()[-1]) * 1024)
+        peak, user, system = rss.read().split()[-3:]
+        return Run(seconds, int(peak) * 1024, float(user) + float(system), machine)
 
 
 @contextmanager
@@ -306,6 +327,15 @@ def big_files(bench: Bench, size_mib: int, repeats: int) -> None:
     up = results.median("ceiling up") / results.median("tui up")
     down = results.median("ceiling down") / results.median("tui down")
     print(f"\nscore-tui against the ceiling: up {up:.2f}x, down {down:.2f}x")
+    print("\n| CPU seconds (median) | up: tool | up: machine | down: tool | down: machine |")
+    print("|---|---|---|---|---|")
+    for label, name in (("aws s3 cp", "aws"), ("score-tui", "tui")):
+        (up_tool, up_all), (down_tool, down_all) = (
+            results.cpu(f"{name} up"),
+            results.cpu(f"{name} down"),
+        )
+        print(f"| {label} | {up_tool:.2f} | {up_all:.2f} | {down_tool:.2f} | {down_all:.2f} |")
+    print(f"(the machine has {os.cpu_count()} cores; 'machine' includes the broker, RGW and OSD)")
     ceiling = mb / results.median("md5")
     print("\n| local store (embedded default) | MB/s | x two-pass MD5 ceiling |")
     print("|---|---|---|")

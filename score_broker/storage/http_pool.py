@@ -9,18 +9,23 @@ Ceph RGW's beast frontend leaves Nagle's algorithm on (`tcp_nodelay=0`, its defa
 whose small body follows its headers in a second segment waits for the client's delayed ACK,
 40 ms on Linux, so every listing or state read took 45 ms. The connections here ask for an
 immediate ACK (TCP_QUICKACK) before reading each response.
+
+As botocore did: requests go through the proxy the environment names (HTTP_PROXY, HTTPS_PROXY,
+NO_PROXY), and TLS is verified against AWS_CA_BUNDLE when it is set.
 """
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import os
 import random
 import select
 import socket
 import ssl
 import threading
 import time
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -51,6 +56,8 @@ def _dropped(conn: http.client.HTTPConnection) -> bool:
     sock = conn.sock
     if sock is None:
         return True
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
     try:
         readable, _, _ = select.select([sock], [], [], 0)
     except (OSError, ValueError):
@@ -68,12 +75,15 @@ class HttpPool:
         self._idle: dict[tuple[str, str], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
         self._tls: ssl.SSLContext | None = None
+        self._proxies = urllib.request.getproxies_environment()
 
     def request(
         self, method: str, url: str, body: bytes | None, headers: Mapping[str, str]
     ) -> Answer:
         parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        if parts.scheme == "http" and self._proxy_for("http", parts.hostname or ""):
+            target = url  # a plain-HTTP proxy takes the absolute form
         pool = (parts.scheme, parts.netloc)
         for attempt in range(1, self._attempts + 1):
             try:
@@ -132,11 +142,30 @@ class HttpPool:
             if not _dropped(conn):
                 return conn
             conn.close()
-        if pool[0] == "https":
+        tls = pool[0] == "https"
+        port = port or (443 if tls else 80)
+        proxy = self._proxy_for(pool[0], host)
+        if proxy is None:
+            return self._connection(tls, host, port)
+        # To a TLS store, a tunnel (CONNECT) through the proxy; TLS then runs inside it.
+        via = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        conn = self._connection(tls, via.hostname or "", via.port or 80)
+        if tls:
+            conn.set_tunnel(host, port)
+        return conn
+
+    def _connection(self, tls: bool, host: str, port: int) -> http.client.HTTPConnection:
+        if tls:
             return http.client.HTTPSConnection(
                 host, port, timeout=self._connect_timeout, context=self._tls_context()
             )
         return http.client.HTTPConnection(host, port, timeout=self._connect_timeout)
+
+    def _proxy_for(self, scheme: str, host: str) -> str | None:
+        proxy = self._proxies.get(scheme)
+        if not proxy or urllib.request.proxy_bypass_environment(host, self._proxies):
+            return None
+        return proxy
 
     def _give_back(
         self, pool: tuple[str, str], conn: http.client.HTTPConnection, reusable: bool
@@ -152,7 +181,9 @@ class HttpPool:
     def _tls_context(self) -> ssl.SSLContext:
         with self._lock:
             if self._tls is None:
-                self._tls = ssl.create_default_context()
+                self._tls = ssl.create_default_context(
+                    cafile=os.environ.get("AWS_CA_BUNDLE") or None
+                )
             return self._tls
 
     def close(self) -> None:

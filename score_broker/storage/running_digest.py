@@ -71,7 +71,7 @@ class RunningDigest:
         refused meanwhile): its marker is read before and after instead, and a PUT that ran
         in between (it removes the marker first and writes a new one last) voids the digest."""
         marker = _marker(self.directory, number)
-        if marker is None or marker[1:] != (size, self.position):
+        if marker is None or marker[1:3] != (size, self.position):
             return False
         start = self.position
         position = start
@@ -101,15 +101,23 @@ class RunningDigest:
             return self.position, self._md5.copy()
 
 
-def _marker(directory: Path, number: int) -> tuple[str, int, int] | None:
-    """A part marker's MD5, size and offset, None if it is missing or from an older version."""
+def _marker(directory: Path, number: int) -> tuple[str, int, int, int, int] | None:
+    """A part marker's MD5, size, offset, inode and mtime, None if it is missing or from an
+    older version. Markers are replaced, never rewritten in place: a PUT of the same bytes
+    that ran meanwhile still leaves another inode or time."""
     try:
-        fields = (directory / f"part-{number}").read_text().split()
+        with open(directory / f"part-{number}", "rb") as marker:
+            fields = marker.read().split()
+            stat = os.fstat(marker.fileno())
     except (FileNotFoundError, NotADirectoryError):
+        return None
+    try:
+        md5, size, offset = fields[0].decode(), int(fields[1]), int(fields[2])
+    except (ValueError, IndexError, UnicodeDecodeError):
         return None
     if len(fields) != 3:
         return None
-    return fields[0], int(fields[1]), int(fields[2])
+    return md5, size, offset, stat.st_ino, stat.st_mtime_ns
 
 
 class RunningDigests:

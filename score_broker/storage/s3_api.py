@@ -100,10 +100,6 @@ class S3Api:
         self._bucket_urls: dict[str, str] = {}
         self._http = HttpPool(connect_timeout, read_timeout, max_attempts)
 
-    def object_url_base(self, bucket: str) -> str:
-        """`https://host/bucket/` (path style) or `https://bucket.host/`: the key follows."""
-        return self._object_base_url(bucket)
-
     def _bucket_url(self, bucket: str) -> str:
         url = self._bucket_urls.get(bucket)
         if url is None:
@@ -121,18 +117,12 @@ class S3Api:
         key: str | None,
         params: Sequence[tuple[str, str]] = (),
         body: bytes | None = None,
-        headers: Mapping[str, str] | None = None,
-        signed_headers: Mapping[str, str] | None = None,
     ) -> Answer:
         """One request on `key` (None: the bucket itself); S3Error unless it succeeded, and
         Unreachable when the store cannot be reached."""
         base = self._bucket_url(bucket) if key is None else self._object_base_url(bucket)
-        url = self._signer.presign(
-            method, base, key or "", params, CALL_URL_EXPIRY, headers=signed_headers
-        )
-        sent = {**(headers or {}), **(signed_headers or {})}
-        if body is not None:
-            sent["Content-MD5"] = _md5_header(body)
+        url = self._signer.presign(method, base, key or "", params, CALL_URL_EXPIRY)
+        sent = {} if body is None else {"Content-MD5": _md5_header(body)}
         answer = self._http.request(method, url, body, sent)
         if answer.status >= 300:
             raise _error_of(answer.status, answer.body)
@@ -207,10 +197,8 @@ class S3Api:
 
     # -- multipart uploads -------------------------------------------------------------------
 
-    def create_multipart(
-        self, bucket: str, key: str, signed_headers: Mapping[str, str] | None = None
-    ) -> str:
-        answer = self.call("POST", bucket, key, [("uploads", "")], signed_headers=signed_headers)
+    def create_multipart(self, bucket: str, key: str) -> str:
+        answer = self.call("POST", bucket, key, [("uploads", "")])
         upload_id = _text(_parse(answer.body), "UploadId")
         if not upload_id:
             raise S3Error(502, "MalformedResponse", "the store started an upload without an id")

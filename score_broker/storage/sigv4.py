@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
@@ -61,13 +61,10 @@ class QuerySigner:
         params: Sequence[tuple[str, str]],
         expires_in: int,
         range_header: str | None = None,
-        *,
-        headers: Mapping[str, str] | None = None,
     ) -> str:
         """The URL for `method` on `base_url` + `key` (base_url ends with '/').
 
-        The request must then carry `Range: range_header` and `headers` as given: they are
-        signed (S3 refuses `x-amz-*` headers that are not)."""
+        The request must then carry `Range: range_header` as given: it is signed."""
         credentials = self._credentials()
         now = self._clock()
         amz_date = now.strftime("%Y%m%dT%H%M%SZ")
@@ -78,8 +75,6 @@ class QuerySigner:
         signed = {"host": parts.netloc}
         if range_header is not None:
             signed["range"] = range_header
-        for name, value in (headers or {}).items():
-            signed[name.lower()] = value.strip()
         names = sorted(signed)
         signed_headers = ";".join(names)
         query = [

@@ -93,8 +93,6 @@ class DataPlane:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await asyncio.shield(future)
             raise
-        except Stopped:
-            raise TransferError(f"{what}: stopped") from None
         except TimeoutError:
             raise Stalled(
                 f"{what}: no bytes moved for {self.stall_timeout:g} s; trying again"
@@ -206,7 +204,7 @@ class DataPlane:
             done = done and (sink is None or sink.reusable)
             return _Answer(response.status, answer_headers, data)
         finally:
-            job.attach(None)
+            job.detach()
             if done and not job.stopped.is_set():
                 self._connections.give_back(target, conn)
             else:

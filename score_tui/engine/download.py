@@ -183,10 +183,10 @@ class DownloadRunner(Runner):
             self._check_part(part, digest)
         part.md5 = digest
 
-    def _room(self, end: int, stopped: threading.Event) -> None:
+    def _room(self, end: int, stopped: threading.Event) -> bool:
         """Parts wait while they are too far ahead of the whole-file MD5."""
         assert self.hasher is not None
-        self.hasher.wait_for_room(end, self._window, stopped)
+        return self.hasher.wait_for_room(end, self._window, stopped)
 
     def _check_part(self, part: PartRecord, digest: str) -> None:
         expected = self._source_md5.get(part.number)
@@ -225,6 +225,8 @@ class DownloadRunner(Runner):
                 self.md5_state(Md5State.MISMATCH, f"received {digest}, expected {t.md5}")
                 await self._find_damaged(digest)
             self.md5_state(Md5State.OK, digest)
+        # A run killed after the rename finds its parts recorded as done (see above).
+        self.journal.flush()
         await asyncio.to_thread(self._place)
 
     async def _whole_file_md5(self) -> str:

@@ -76,7 +76,7 @@ class Engine:
         self.plane = DataPlane(self.limiter, settings.stall_timeout, settings.concurrency)
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._active = asyncio.Semaphore(settings.active_transfers)
-        self._admitted = asyncio.Semaphore(max(SMALL_FILES_AT_ONCE, settings.active_transfers))
+        self._admitted = asyncio.Semaphore(SMALL_FILES_AT_ONCE)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._transfers: dict[str, Transfer] = {}
         self._stopping: dict[str, State] = {}
@@ -216,13 +216,14 @@ class Engine:
             self._tasks.pop(transfer.id, None)
             return
         try:
-            async with self._admitted, AsyncExitStack() as big:
-                if transfer.direction == Direction.UPLOAD and _size(transfer.path) > SMALL_FILE:
-                    await big.enter_async_context(self._active)
+            async with AsyncExitStack() as slot:
+                # Big files wait only for one another, small ones only for one another.
+                known_big = _known_size(transfer) > SMALL_FILE
+                await slot.enter_async_context(self._active if known_big else self._admitted)
                 self._set_state(transfer, State.RUNNING)
                 runner = self._runner(transfer)
                 try:
-                    await self._attempt(transfer, runner, big)
+                    await self._attempt(transfer, runner, None if known_big else slot)
                 finally:
                     runner.close()
             self._set_state(transfer, State.DONE)
@@ -260,10 +261,13 @@ class Engine:
         except Exception:
             log.exception("cannot record transfer %s as %s", transfer.id, state)
 
-    async def _attempt(self, transfer: Transfer, runner: Runner, big: AsyncExitStack) -> None:
+    async def _attempt(
+        self, transfer: Transfer, runner: Runner, slot: AsyncExitStack | None
+    ) -> None:
+        """`slot`: where a file found to be big once prepared takes a big file's place too."""
         parts = await runner.prepare()
-        if transfer.direction == Direction.DOWNLOAD and transfer.size > SMALL_FILE:
-            await big.enter_async_context(self._active)
+        if slot is not None and transfer.size > SMALL_FILE:
+            await slot.enter_async_context(self._active)
         transfer.bytes_done = sum(p.size for p in parts if p.done)
         self.events.publish(TransferStarted(transfer, tuple(parts)))
         failures: dict[int, int] = {}
@@ -369,9 +373,12 @@ class Engine:
                 raise
 
 
-def _size(path: str) -> int:
+def _known_size(transfer: Transfer) -> int:
+    """An upload's file size; a download's size if known before its spec (0 otherwise)."""
+    if transfer.direction == Direction.DOWNLOAD:
+        return transfer.size
     try:
-        return os.stat(path).st_size
+        return os.stat(transfer.path).st_size
     except OSError:
         return 0
 

@@ -8,8 +8,11 @@ import contextlib
 import hashlib
 import os
 import threading
+import time
 
 CHUNK = 4 * 1024 * 1024
+# A part waiting for the whole-file MD5 to catch up gives up after this long without progress.
+STUCK_SECONDS = 1.0
 
 
 def md5_of_range(fd: int, offset: int, size: int) -> str:
@@ -92,11 +95,23 @@ class SequentialHasher:
                 self._readable = readable
                 self._changed.notify_all()
 
-    def wait_for_room(self, end: int, window: int, stopped: threading.Event) -> None:
-        """Block (in a part thread) while byte `end` is more than `window` past the hashing."""
+    def wait_for_room(
+        self, end: int, window: int, stopped: threading.Event, patience: float = STUCK_SECONDS
+    ) -> bool:
+        """Block (in a part thread) while byte `end` is more than `window` past the hashing.
+
+        False when the hashing has not moved for `patience` seconds: an earlier part is
+        failing or waiting for a slot this thread may hold, so the caller must go on unpaced.
+        """
         with self._changed:
+            position, since = self._position, time.monotonic()
             while end - self._position > window and not (self._stopped or stopped.is_set()):
+                if self._position != position:
+                    position, since = self._position, time.monotonic()
+                elif time.monotonic() - since >= patience:
+                    return False
                 self._changed.wait(0.1)
+            return True
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()

@@ -11,6 +11,7 @@ parts are moved again on resume (nothing is trusted that the journal did not rec
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -18,6 +19,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from score_tui.engine.model import Direction, PartRecord, State, Transfer
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS transfers (
@@ -117,24 +120,31 @@ class Journal:
         """Commit the pending writes in one transaction (the lock is held)."""
         if not self._pending:
             return
-        pending, self._pending, self._pending_rows = self._pending, [], 0
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            for sql, rows in pending:
+            for sql, rows in self._pending:
                 self._db.executemany(sql, rows)
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # Nothing is dropped: the writes stay pending for the next flush.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        self._pending, self._pending_rows = [], 0
 
     def _flush_soon(self) -> None:
         with self._wake:
             while not self._closed:
-                if self._pending:
-                    self._wake.wait(FLUSH_SECONDS)
-                    self._flush()
-                else:
+                if not self._pending:
                     self._wake.wait()
+                    continue
+                self._wake.wait(FLUSH_SECONDS)
+                try:
+                    self._flush()
+                except sqlite3.Error as error:
+                    # A locked or full disk: the next flush (or the caller's) tries again.
+                    log.warning("journal %s: writes not committed yet: %s", self.path, error)
+                    self._wake.wait(FLUSH_SECONDS * 10)
 
     def _add_missing_columns(self) -> None:
         """Journals written by an earlier version lack the newer columns: add them."""

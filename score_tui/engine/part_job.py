@@ -32,11 +32,16 @@ class PartJob:
         self._lock = threading.Lock()
         self._sock: socket.socket | None = None
 
-    def attach(self, sock: socket.socket | None) -> None:
+    def attach(self, sock: socket.socket) -> None:
+        """The socket a stop cuts; raises Stopped if the part was stopped already."""
         with self._lock:
             self._sock = sock
         if self.stopped.is_set():
             raise Stopped
+
+    def detach(self) -> None:
+        with self._lock:
+            self._sock = None
 
     def stop(self) -> None:
         self.stopped.set()

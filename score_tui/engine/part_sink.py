@@ -24,8 +24,9 @@ from score_tui.engine.part_job import PartJob, Stopped
 CHUNK = 1024 * 1024
 #: Parts smaller than this are read the plain way (keeping their connection for the next).
 SPLICE_MIN = 4 * 1024 * 1024
-#: Called by a part thread before it writes up to a file offset: waits while it may not.
-Room = Callable[[int, threading.Event], None]
+#: Called by a part thread before it writes up to a file offset: waits while it may not;
+#: False once waiting is pointless (the part is then written unpaced).
+Room = Callable[[int, threading.Event], bool]
 _F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 
 
@@ -81,12 +82,18 @@ class PartSink:
         buffer = bytearray(min(CHUNK, self.size) or 1)
         view = memoryview(buffer)
         while True:
-            if self.room is not None:
-                self.room(self.write_at + self.received + len(buffer), job.stopped)
+            self._wait_for_room(job, len(buffer))
             count = response.readinto(view)
             if not count:
                 return
             self._write(job, limiter, view[:count])
+
+    def _wait_for_room(self, job: PartJob, coming: int) -> None:
+        """Pace this part behind the whole-file MD5; unpaced from the moment the MD5 is stuck."""
+        if self.room is not None and not self.room(
+            self.write_at + self.received + coming, job.stopped
+        ):
+            self.room = None
 
     def _write(self, job: PartJob, limiter: BandwidthLimiter, chunk: memoryview) -> None:
         count = len(chunk)
@@ -121,8 +128,7 @@ class PartSink:
                 waiting.register(source, selectors.EVENT_READ)
                 while self.received < self.size:
                     want = min(CHUNK, self.size - self.received)
-                    if self.room is not None:
-                        self.room(self.write_at + self.received + want, job.stopped)
+                    self._wait_for_room(job, want)
                     try:
                         count = os.splice(source, pipe_in, want)
                     except BlockingIOError:

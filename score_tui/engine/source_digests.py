@@ -15,6 +15,7 @@ import os
 import queue
 import threading
 
+from score_tui.client.errors import TransferError
 from score_tui.engine.model import PartRecord
 
 CHUNK = 4 * 1024 * 1024
@@ -84,7 +85,10 @@ class SourceDigests:
             expected = 0
             for offset, size, number in self._layout:
                 if offset != expected:
-                    raise ValueError(f"part {number} does not start where the one before ends")
+                    raise TransferError(
+                        f"the broker's part {number} does not start where the one before ends; "
+                        "ask its administrator to check the upload's spec"
+                    )
                 digest = hashlib.md5(usedforsecurity=False)
                 position, end = offset, offset + size
                 while position < end:

@@ -163,11 +163,14 @@ class UploadRunner(Runner):
         have the declared MD5, rather than sending it again."""
         t = self.transfer
         assert self.fd is not None
-        actual = await md5_of_file(self.fd, t.size)
-        if actual != t.md5:
-            self.md5_state(Md5State.MISMATCH, f"read {actual}, declared {t.md5}")
+        self._must_be_declared(await md5_of_file(self.fd, t.size))
+
+    def _must_be_declared(self, digest: str | None) -> None:
+        t = self.transfer
+        if digest != t.md5:
+            self.md5_state(Md5State.MISMATCH, f"read {digest}, declared {t.md5}")
             raise TransferError(
-                f"{t.path}: its MD5 is {actual} but {t.md5} was declared; the file changed or "
+                f"{t.path}: its MD5 is {digest} but {t.md5} was declared; the file changed or "
                 "the declared MD5 is wrong. Nothing was finalized"
             )
 
@@ -189,14 +192,11 @@ class UploadRunner(Runner):
                 f"{t.path} changed while it was uploading; nothing was finalized. "
                 "Upload it again once it stops changing"
             )
-        if digest != t.md5:
-            self.md5_state(Md5State.MISMATCH, f"read {digest}, declared {t.md5}")
-            raise TransferError(
-                f"{t.path}: its MD5 is {digest} but {t.md5} was declared; the file changed or "
-                "the declared MD5 is wrong. Nothing was finalized"
-            )
+        self._must_be_declared(digest)
         self.md5_state(Md5State.OK, digest)
         if not self._finalized:
+            # A run killed after this finalize resumes from the parts recorded here.
+            self.journal.flush()
             await self.api.finalize(t.object_id, t.upload_id)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import time
 from pathlib import Path
 
@@ -122,3 +123,52 @@ def test_pause_resume_and_cancel_take_effect_within_a_second(
         journal.close()
 
     asyncio.run(scenario())
+
+
+def test_small_files_are_not_held_behind_big_ones(
+    broker_factory: BrokerFactory, tmp_path: Path
+) -> None:
+    """`active_transfers` limits the big files moving at once; small files go past them."""
+    storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
+    broker = broker_factory(storage, song={"url": "embedded"})
+    files = {f"big{i}.bin": os.urandom(24 * 1024 * 1024) for i in range(2)}
+    files |= {f"small{i:02}.txt": os.urandom(64 * 1024) for i in range(20)}
+    ids = register(f"{broker.url}/song", STUDY, {n: (data, "open") for n, data in files.items()})
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+
+    async def scenario() -> list[tuple[str, State]]:
+        journal = Journal(tmp_path / "journal.sqlite")
+        settings = EngineSettings(active_transfers=1, bandwidth_limit=30e6)
+        engine = Engine(ScoreApi(broker.url), journal, tmp_path / "locks", settings)
+        names: dict[str, str] = {}
+        seen: list[tuple[str, State]] = []
+
+        def listen(e: Event) -> None:
+            if isinstance(e, TransferChanged) and e.state in (State.RUNNING, State.DONE):
+                seen.append((names[e.transfer.id], e.state))
+
+        engine.events.subscribe(listen)
+        for name, data in files.items():  # the big ones first in the queue
+            md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+            transfer = Transfer(
+                Direction.UPLOAD, ids[name], broker.url, str(tmp_path / name), name, md5=md5
+            )
+            names[engine.add(transfer).id] = name
+        for transfer_id in names:
+            engine.start(transfer_id)
+        await engine.wait()
+        failed = [engine.transfer(i).error for i in names if engine.transfer(i).state != State.DONE]
+        await engine.aclose()
+        journal.close()
+        assert not failed, failed
+        return seen
+
+    seen = asyncio.run(scenario())
+    big_done = [seen.index((f"big{i}.bin", State.DONE)) for i in range(2)]
+    small_done = [seen.index((name, State.DONE)) for name in files if name.startswith("small")]
+    assert max(small_done) < min(big_done), "every small file finished before the first big one"
+    assert (
+        seen.index(("big1.bin", State.RUNNING)) > big_done[0]
+        or seen.index(("big0.bin", State.RUNNING)) > big_done[1]
+    ), "one big file at a time (active_transfers = 1)"

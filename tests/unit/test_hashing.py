@@ -83,10 +83,31 @@ def test_part_threads_wait_for_the_file_md5_to_catch_up(tmp_path: Path) -> None:
         await asyncio.sleep(0)
         assert not waited.done(), "nothing is hashed yet: 6 MiB is 4 MiB too far ahead"
         hasher.extend(len(data))  # the prefix lands; hashing goes on; the thread may go on
-        await waited
+        assert await waited, "the hashing caught up: the part goes on paced"
         digest = await hasher.result()
         hasher.cancel()
         os.close(fd)
         return digest
 
     assert asyncio.run(scenario()) == md5(data)
+
+
+def test_a_part_stops_waiting_when_the_file_md5_is_stuck(tmp_path: Path) -> None:
+    """An earlier part that failed holds the hashing back; waiting parts hold the slots it
+    needs to be fetched again. They must give up waiting rather than wait for it forever."""
+    path = tmp_path / "f"
+    path.write_bytes(bytes(8 * MIB))
+
+    async def scenario() -> bool:
+        fd = os.open(path, os.O_RDONLY)
+        hasher = SequentialHasher(fd, 8 * MIB)
+        hasher.start()  # nothing is ever extended: the first part never lands
+        try:
+            return await asyncio.to_thread(
+                hasher.wait_for_room, 6 * MIB, 2 * MIB, threading.Event(), 0.3
+            )
+        finally:
+            hasher.cancel()
+            os.close(fd)
+
+    assert asyncio.run(scenario()) is False
