@@ -11,7 +11,10 @@ Needs Azurite under .test-services/ (`scripts/azurite-install`).
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -19,7 +22,7 @@ from pathlib import Path
 
 from azure.storage.blob import BlobClient, BlobServiceClient
 
-from benchmarks.transfer import MIB, Bench, median
+from benchmarks.transfer import MIB, run_measured, write_file
 from tests.conftest import azure_storage
 from tests.support.azurite import ACCOUNT, KEY, running_azurite
 from tests.support.broker import BrokerProcess
@@ -33,6 +36,25 @@ def timed(action) -> float:  # type: ignore[no-untyped-def]
     return time.perf_counter() - started
 
 
+def tui_round_trip(
+    broker: BrokerProcess, workdir: Path, path: Path, md5: str
+) -> tuple[float, float]:
+    """score-tui's upload and download times of `path` through the broker."""
+    home = workdir / "user"
+    env = {k: v for k, v in os.environ.items() if k != "ACCESSTOKEN"}
+    env |= {"XDG_STATE_HOME": str(home / "state"), "XDG_CONFIG_HOME": str(home / "config"),
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}  # fmt: skip
+    batch = [sys.executable, "-m", "score_tui", "--batch", "--quiet", "--server-url", broker.url]
+    object_id = str(uuid.uuid4())
+    out = workdir / f"down-{object_id}"
+    up = run_measured([*batch, "upload", "--object-id", object_id, "--file", str(path),
+                       "--md5", md5], env)  # fmt: skip
+    down = run_measured([*batch, "download", "--object-id", object_id, "--output-dir", str(out),
+                         "--output-layout", "id", "--index", "false"], env)  # fmt: skip
+    shutil.rmtree(out)
+    return up.seconds, down.seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024)
@@ -44,8 +66,8 @@ def main() -> None:
         running_azurite(Path(tmp) / "azurite") as endpoint,
     ):
         workdir = Path(tmp)
-        bench = Bench(args, workdir)
-        path, md5 = bench.file_of(size, "data.bin")
+        path = workdir / "data.bin"
+        md5 = write_file(path, size)
         container = f"bench-{uuid.uuid4().hex[:8]}"
         storage = azure_storage(endpoint, container)
         broker = BrokerProcess(
@@ -79,14 +101,14 @@ def main() -> None:
                 sdk_down.append(timed(download))
                 got.unlink()
                 blob.delete_blob()
-                up, down = bench.tui_round_trip(broker, path, md5)
+                up, down = tui_round_trip(broker, workdir, path, md5)
                 ours["up"].append(up)
                 ours["down"].append(down)
         finally:
             broker.stop()
 
     mb = size / 1e6
-    our_up, our_down = median(ours["up"]), median(ours["down"])
+    our_up, our_down = statistics.median(ours["up"]), statistics.median(ours["down"])
     print(f"\nSize {args.size_mib} MiB, median of {args.repeats} runs, Azurite {endpoint}\n")
     print("| tool | up MB/s | down MB/s | up: SDK time / ours | down: SDK time / ours |")
     print("|---|---|---|---|---|")

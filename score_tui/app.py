@@ -154,7 +154,8 @@ class TransferApp(App[str | None]):
                 if row.state != State.CANCELLED:
                     added.append(self.engine.adopt(row))
                     self._foreign.add(row.id)
-            elif not self.engine.is_running(row.id):
+            elif not self.engine.is_running(row.id) and row.updated >= view.transfer.updated:
+                # (A row read before this process's last write of it is older: it is ignored.)
                 shown = view.transfer
                 if (row.state, row.bytes_done, row.size) != (
                     shown.state,

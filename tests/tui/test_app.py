@@ -7,6 +7,7 @@ on disk is compared with what was sent.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from textual.widgets import Input, Select
 
@@ -360,6 +362,35 @@ async def test_a_batch_run_shows_in_the_open_app(
         table = app.screen.query_one("#queue")
         await until(pilot, lambda: table.row_count == 2)
     assert (tmp_path / "batch" / "notes.txt").read_bytes() == files["notes.txt"]
+
+
+async def test_many_files_at_once_end_done_and_published(
+    broker: BrokerProcess, tmp_path: Path, user_home: Path
+) -> None:
+    """Forty files in one upload (many in flight): each ends done and stays done while the
+    app reads the journal for other processes' changes, and the analysis is published."""
+    directory = tmp_path / "files"
+    directory.mkdir()
+    names = [f"f{number:02}.txt" for number in range(40)]
+    for name in names:
+        (directory / name).write_bytes(os.urandom(4096))
+    app = make_app(broker, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.broker_status.startswith("connected"))
+        await upload_files(pilot, tmp_path, names)
+        await uploaded(pilot, len(names))
+        # A journal row read before the transfer's last write arrives late: it changes nothing.
+        view = next(iter(app.live.views.values()))
+        stale = dataclasses.replace(
+            view.transfer, state=State.RUNNING, updated=view.transfer.updated - 1
+        )
+        app._merge_journal([stale])
+        assert view.transfer.state == State.DONE
+    published = httpx.get(
+        f"{broker.url}/song/studies/TUI/analysis", params={"analysisStates": "PUBLISHED"}
+    ).json()
+    assert len(published) == 1
+    assert sorted(f["fileName"] for f in published[0]["files"]) == names
 
 
 async def test_with_no_broker_configured_the_embedded_one_is_offered(
