@@ -53,12 +53,8 @@ async def key(app: object, name: str, character: str | None) -> None:
     app.post_message(events.Key(name, character))  # type: ignore[attr-defined]
 
 
-async def measure(
-    home: Path, transfers: int, parts: int, events_per_second: int
-) -> dict[str, float]:
-    journal = home / "state" / "score-tui" / "journal.sqlite"
-    ids = write_large_journal(journal, SERVER, transfers, parts) if transfers else []
-    app = SampleApp(sample_settings(home))
+def timed_redraws(app: TransferApp) -> list[float]:
+    """The app's screen updates from now on, each one's seconds appended to the list."""
     redraws: list[float] = []
     original = app.redraw
 
@@ -68,6 +64,16 @@ async def measure(
         redraws.append(time.perf_counter() - start)
 
     app.redraw = timed_redraw  # type: ignore[method-assign]
+    return redraws
+
+
+async def measure(
+    home: Path, transfers: int, parts: int, events_per_second: int
+) -> dict[str, float]:
+    journal = home / "state" / "score-tui" / "journal.sqlite"
+    ids = write_large_journal(journal, SERVER, transfers, parts) if transfers else []
+    app = SampleApp(sample_settings(home))
+    redraws = timed_redraws(app)
     keys: dict[str, float] = {}
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: len(app.live.views) == transfers)
@@ -171,15 +177,7 @@ async def measure_live(home: Path, size_mib: int, small: int, moving: bool) -> d
             config_file=home / "config.toml",
         )
         app = TransferApp(settings, resume_on_start=False)
-        redraws: list[float] = []
-        original = app.redraw
-
-        def timed_redraw() -> None:
-            start = time.perf_counter()
-            original()
-            redraws.append(time.perf_counter() - start)
-
-        app.redraw = timed_redraw  # type: ignore[method-assign]
+        redraws = timed_redraws(app)
         results: dict[str, float] = {}
         async with app.run_test(size=(120, 40)) as pilot:
             await until(pilot, lambda: app.broker_status.startswith("connected"))

@@ -60,6 +60,7 @@ class Connections:
         self._timeout = timeout
         self._idle: dict[tuple[str, str], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
+        self._closed = False
         self._proxies = urllib.request.getproxies_environment()
 
     def target(self, url: str) -> Target:
@@ -118,13 +119,15 @@ class Connections:
         """Keep a connection whose last response was read to its end, for the next request."""
         with self._lock:
             idle = self._idle.setdefault(target.pool, [])
-            if len(idle) < IDLE_PER_HOST and conn.sock is not None:
+            if not self._closed and len(idle) < IDLE_PER_HOST and conn.sock is not None:
                 idle.append(conn)
                 return
         conn.close()
 
     def close(self) -> None:
+        """Close the idle connections; those still in use are closed when given back."""
         with self._lock:
+            self._closed = True
             pools, self._idle = self._idle, {}
         for idle in pools.values():
             for conn in idle:

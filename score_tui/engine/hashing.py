@@ -162,15 +162,21 @@ class SequentialHasher:
             self._settle(loop, error)
 
     def _settle(self, loop: asyncio.AbstractEventLoop, value: str | Exception) -> None:
-        done = self._done
-        assert done is not None
+        assert self._done is not None
+        settle_from_thread(loop, self._done, value)
 
-        def settle() -> None:
-            if done.done():
-                return
-            if isinstance(value, Exception):
-                done.set_exception(value)
-            else:
-                done.set_result(value)
 
-        loop.call_soon_threadsafe(settle)
+def settle_from_thread(
+    loop: asyncio.AbstractEventLoop, future: asyncio.Future[str], value: str | BaseException
+) -> None:
+    """Give an event loop's future its result or error from another thread (once)."""
+
+    def settle() -> None:
+        if future.done():
+            return
+        if isinstance(value, BaseException):
+            future.set_exception(value)
+        else:
+            future.set_result(value)
+
+    loop.call_soon_threadsafe(settle)

@@ -16,6 +16,7 @@ import queue
 import threading
 
 from score_tui.client.errors import TransferError
+from score_tui.engine.hashing import settle_from_thread
 from score_tui.engine.model import PartRecord
 
 CHUNK = 4 * 1024 * 1024
@@ -61,15 +62,7 @@ class SourceDigests:
                 future.exception()  # retrieved: no "never retrieved" warning
 
     def _settle(self, future: asyncio.Future[str], value: str | BaseException) -> None:
-        def settle() -> None:
-            if future.done():
-                return
-            if isinstance(value, BaseException):
-                future.set_exception(value)
-            else:
-                future.set_result(value)
-
-        self._loop.call_soon_threadsafe(settle)
+        settle_from_thread(self._loop, future, value)
 
     def _offer(self, item: bytes | None) -> bool:
         while not self._stop.is_set():
