@@ -76,6 +76,7 @@ async def plan_download(
 ) -> tuple[list[Outcome], list[Transfer]]:
     """The downloads of `download`, queued (not started), and the files skipped or refused."""
     output_dir = Path(args.output_dir).absolute()
+    analyses: dict[str, list[Entity]] = {}
     if args.analysis_id:
         entities = await session.song.entities(gnosId=args.analysis_id, projectCode=args.study_id)
         if not entities:
@@ -83,6 +84,7 @@ async def plan_download(
                 f"analysis {args.analysis_id} of study {args.study_id} has no files in Song"
             )
         wanted: list[tuple[str, Entity | None]] = [(e.id, e) for e in entities]
+        analyses[args.analysis_id] = entities  # their indexes are among them
     else:
         ids = args.object_id or download_object_ids(read_manifest(args.manifest), args.manifest)
         wanted = [(object_id, None) for object_id in dict.fromkeys(ids)]
@@ -113,7 +115,7 @@ async def plan_download(
                 continue
         chosen[object_id] = entity
     if args.index:
-        await _add_indexes(chosen, session)
+        await _add_indexes(chosen, analyses, session)
 
     transfers: list[Transfer] = []
     targets: dict[Path, str] = {}
@@ -164,9 +166,11 @@ async def plan_download(
     return outcomes, transfers
 
 
-async def _add_indexes(chosen: dict[str, Entity | None], session: Workspace) -> None:
-    """Song bundling: each data file's index from the same analysis joins the download."""
-    analyses: dict[str, list[Entity]] = {}
+async def _add_indexes(
+    chosen: dict[str, Entity | None], analyses: dict[str, list[Entity]], session: Workspace
+) -> None:
+    """Song bundling: each data file's index from the same analysis joins the download
+    (`analyses`: the files of analyses already looked up, by analysis id)."""
     for entity in list(chosen.values()):
         if entity is None or is_index(entity) or not entity.gnos_id:
             continue

@@ -3,7 +3,7 @@ each exchange in a thread.
 
 httpx builds each request and handles its answer in Python (URL merging, auth and redirect
 flows, a cookie jar that parses every answer) and httpcore checks every idle connection at each
-request; with 16 small files in flight, each making its broker calls, that was most of the
+request; with many small files in flight, each making its broker calls, that was most of the
 event loop's time. Answers are handed back as httpx Responses, so callers read them as before.
 """
 

@@ -42,7 +42,7 @@ WHOLE_FILE_ATTEMPTS = 3
 #: Files up to this size do not count against `active_transfers`: they are worked on up to
 #: SMALL_FILES_AT_ONCE at a time, since their time goes to round trips, not to moving bytes.
 SMALL_FILE = 16 * 1024 * 1024
-SMALL_FILES_AT_ONCE = 16
+SMALL_FILES_AT_ONCE = 32
 
 
 @dataclass(frozen=True, slots=True)

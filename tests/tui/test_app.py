@@ -325,6 +325,7 @@ async def test_resume_on_request_when_automatic_resume_is_off(
     app = make_app(broker, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: app.broker_status.startswith("connected"))
+        app.engine.set_bandwidth_limit(4e6)  # still running when the app quits
         await upload_files(pilot, tmp_path, ["reads.bin"])
         await until(pilot, lambda: app.live.views and by_name(app, "reads.bin", "upload").state
                     == State.RUNNING)  # fmt: skip
