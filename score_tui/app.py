@@ -99,6 +99,8 @@ class TransferApp(App[str | None]):
         self._stack = contextlib.AsyncExitStack()
         self._notes = io.StringIO()
         self._opened = asyncio.Event()
+        #: Quitting and unmounting both stop the engine: the second waits for the first.
+        self._stopping = asyncio.Lock()
         self._reader: Journal | None = None
         #: Transfers another process (a batch run) queued while the app was open: its own.
         self._foreign: set[str] = set()
@@ -211,6 +213,10 @@ class TransferApp(App[str | None]):
         self.exit()
 
     async def _stop_engine(self) -> None:
+        async with self._stopping:
+            await self._stop_engine_once()
+
+    async def _stop_engine_once(self) -> None:
         if not self._opened.is_set() or not hasattr(self, "workspace"):
             return
         # What runs or waits to run now, and what an earlier quit paused and is still paused.

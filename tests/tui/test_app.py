@@ -278,8 +278,7 @@ async def test_settings_save_the_token_and_limits(
         await type_into(pilot, "#bandwidth", "5MB/s")
         await pilot.press("enter")
         assert app.engine.limiter.rate == 5e6
-        messages = " ".join(n.message for n in app._notifications)
-        assert "no OS keyring" in messages
+        await until(pilot, lambda: any("no OS keyring" in n.message for n in app._notifications))
         # A new token: the app stops its engine and leaves, to start again with it.
         await until(pilot, lambda: app.return_value == "restart")
     saved = tomllib.loads(load().config_file.read_text())
@@ -337,7 +336,8 @@ async def test_resume_on_request_when_automatic_resume_is_off(
         await until(pilot, lambda: again.broker_status.startswith("connected"))
         upload = by_name(again, "reads.bin", "upload")
         assert upload.state == State.PAUSED
-        assert any("P resumes" in n.message for n in again._notifications)
+        # (a notification is shown once the app has handled it: wait for it, do not race it)
+        await until(pilot, lambda: any("P resumes" in n.message for n in again._notifications))
         await pilot.press("P")
         await until(pilot, lambda: upload.state == State.DONE)
 
