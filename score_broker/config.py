@@ -10,6 +10,7 @@ the user data directory.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 APP_NAME = "score-broker"
 ENV_PREFIX = "SCORE_BROKER"
@@ -43,6 +44,30 @@ class ServerSettings(Section):
     #: Where the broker keeps its own files (API keys, the embedded Song, the local store);
     #: empty means the user data directory.
     data_directory: str = ""
+    #: Addresses (or CIDR networks) of reverse proxies whose `X-Forwarded-For` the access log
+    #: believes; from anyone else the header is ignored. A comma-separated list in the
+    #: environment.
+    trusted_proxies: list[str] = []
+    #: Show the store's details (path or bucket, free bytes) on `/health` to callers without a
+    #: token; off by default, since they help an attacker more than a load balancer.
+    health_details: bool = False
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
 
 
 class S3Settings(Section):
@@ -136,8 +161,22 @@ class AuthSettings(Section):
     introspection_cache_seconds: int = Field(60, ge=0)
 
 
+class LimitSettings(Section):
+    """What one request may hold; a request over a limit is refused (400 or 413), nothing stored."""
+
+    #: The largest request body the broker reads (Song submissions and every JSON body).
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024)
+    #: How deeply JSON arrays and objects may nest (a submission's `info` included).
+    max_json_depth: int = Field(64, ge=4, le=1000)
+    #: The most files one analysis may hold.
+    max_files_per_analysis: int = Field(10_000, ge=1)
+    #: The longest string value (ids, names, `info` values) in characters.
+    max_string_length: int = Field(65_536, ge=64)
+
+
 class Settings(Section):
     server: ServerSettings = ServerSettings()
+    limits: LimitSettings = LimitSettings()
     storage: StorageSettings = StorageSettings()
     song: SongSettings = SongSettings()
     auth: AuthSettings = AuthSettings()
