@@ -51,7 +51,8 @@ class AccessLogMiddleware:
             headers = {
                 k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
             }
-            client = headers.get("x-forwarded-for") or (scope.get("client") or ("-",))[0]
+            # uvicorn puts a trusted proxy's X-Forwarded-For here ([server] trusted_proxies).
+            client = (scope.get("client") or ("-",))[0]
             query = scope.get("query_string", b"").decode("latin-1")
             target = scope["path"] + (f"?{redact_query(query)}" if query else "")
             authorization = headers.get("authorization")

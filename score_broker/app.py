@@ -160,6 +160,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """The broker's ASGI application; builds the services unless they are given."""
     from score_broker.api import dataplane, download, service_info, song, upload
     from score_broker.api.errors import CatchAllMiddleware, install_error_handlers
+    from score_broker.api.trailing_slash import TrailingSlashMiddleware
 
     services = services or build_services(settings)
 
@@ -187,6 +188,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         app.include_router(song.router)
     if isinstance(services.store, LocalStore):
         app.router.routes.extend(dataplane.routes)
+    app.router.redirect_slashes = False
+    app.add_middleware(TrailingSlashMiddleware, routes=app.router.routes)
     app.add_middleware(CatchAllMiddleware)
     if settings.server.access_log:
         app.add_middleware(AccessLogMiddleware)

@@ -116,6 +116,10 @@ def serve(args: argparse.Namespace) -> int:
         log_config=None,
         log_level=settings.server.log_level,
         timeout_keep_alive=30,
+        # X-Forwarded-For and -Proto are believed only from the proxies named in the
+        # configuration (uvicorn would otherwise believe any local process).
+        proxy_headers=bool(settings.server.trusted_proxies),
+        forwarded_allow_ips=settings.server.trusted_proxies or None,
     )
     return 0
 

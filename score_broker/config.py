@@ -44,9 +44,9 @@ class ServerSettings(Section):
     #: Where the broker keeps its own files (API keys, the embedded Song, the local store);
     #: empty means the user data directory.
     data_directory: str = ""
-    #: Addresses (or CIDR networks) of reverse proxies whose `X-Forwarded-For` the access log
-    #: believes; from anyone else the header is ignored. A comma-separated list in the
-    #: environment.
+    #: Addresses (or CIDR networks) of reverse proxies whose `X-Forwarded-For` (the caller's
+    #: address in the access log) and `X-Forwarded-Proto` the broker believes; from anyone else
+    #: these headers are ignored. A comma-separated list in the environment.
     trusted_proxies: list[str] = []
     #: Show the store's details (path or bucket, free bytes) on `/health` to callers without a
     #: token; off by default, since they help an attacker more than a load balancer.

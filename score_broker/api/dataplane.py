@@ -23,7 +23,8 @@ from score_broker.storage.local import DataPlaneError, LocalStore, PartWriter
 
 WRITE_BATCH = 4 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+#: A single byte range; positions are ASCII digits, and no store holds 10**16 bytes.
+_RANGE = re.compile(r"bytes=([0-9]{0,16})-([0-9]{0,16})")
 
 
 def _xml_error(error: DataPlaneError) -> Response:
@@ -55,7 +56,7 @@ def _content_md5(header: str | None) -> str | None:
 def _content_length(header: str | None, expected: int) -> int:
     if header is None:
         raise DataPlaneError(411, "MissingContentLength", "A part PUT needs a Content-Length.")
-    if not header.isdigit():
+    if not re.fullmatch(r"[0-9]{1,16}", header):
         raise DataPlaneError(400, "InvalidArgument", "Content-Length is not a number.")
     length = int(header)
     if length != expected:
@@ -121,9 +122,11 @@ async def put_part(request: Request) -> Response:
 def _requested_range(header: str | None, size: int) -> tuple[int, int] | None:
     if header is None:
         return None
-    match = _RANGE.match(header.strip())
+    match = _RANGE.fullmatch(header.strip())
     if not match or match.groups() == ("", ""):
-        raise DataPlaneError(416, "InvalidRange", f"Unsupported Range header {header!r}.")
+        raise DataPlaneError(
+            416, "InvalidRange", f"Unsupported Range header {header[:40]!r}: use bytes=FIRST-LAST."
+        )
     first_text, last_text = match.groups()
     if first_text == "":
         first, last = max(size - int(last_text), 0), size - 1

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from score_broker.api.deps import IdentityDep, ServicesDep
 from score_broker.errors import StorageUnavailable
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["service"])
 
 
@@ -16,13 +20,21 @@ def profile(svc: ServicesDep, _: IdentityDep) -> str:
     return svc.store.profile
 
 
-@router.get("/health", summary="UP with storage details, or 503 DOWN")
+@router.get("/health", summary="UP or 503 DOWN; storage details for callers with a token")
 @router.get("/actuator/health", include_in_schema=False)
-def health(svc: ServicesDep) -> JSONResponse:
+def health(request: Request, svc: ServicesDep, caller: IdentityDep) -> JSONResponse:
+    """Anyone may ask whether the broker is up; where its store is (a path, buckets, free
+    space) is told only to callers with a valid token, in development mode, or everywhere
+    with `[server] health_details = true`."""
+    show = caller is not None or not svc.access.enabled
+    show = show or request.app.state.settings.server.health_details
     try:
         details = svc.store.check()
     except StorageUnavailable as error:
-        storage = {"status": "DOWN", "details": {"error": str(error)}}
+        log.warning("health check: %s", error)
+        storage = {"status": "DOWN", **({"details": {"error": str(error)}} if show else {})}
         return JSONResponse({"status": "DOWN", "components": {"storage": storage}}, 503)
-    storage = {"status": "UP", "details": {"backend": svc.backend, **details}}
+    storage: dict[str, Any] = {"status": "UP"}
+    if show:
+        storage["details"] = {"backend": svc.backend, **details}
     return JSONResponse({"status": "UP", "components": {"storage": storage}})

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from typing import Any
 
 import httpx
+from cachetools import TTLCache
 
 from score_broker.auth.identity import Identity
 from score_broker.errors import StorageUnavailable, Unauthorized
 
+#: Keys whose answers are kept at once (each side); the oldest go first.
+CACHE_ENTRIES = 10_000
+
 
 class Introspector:
-    """POSTs the key as a form field with client credentials; caches positive answers briefly."""
+    """POSTs the key as a form field with client credentials.
+
+    Answers are kept for `cache_seconds`, refusals too: a caller trying unknown keys costs the
+    identity provider one call per key and period, not one per request. Both caches are
+    bounded, so a flood of random keys cannot grow the broker's memory."""
 
     def __init__(
         self,
@@ -28,19 +35,30 @@ class Introspector:
         self.token_name = token_name
         self.cache_seconds = cache_seconds
         self._http = httpx.Client(auth=(client_id, client_secret), timeout=10)
-        self._cache: dict[str, tuple[float, Identity]] = {}
+        ttl = max(cache_seconds, 0.001)
+        self._granted: TTLCache[str, Identity] = TTLCache(CACHE_ENTRIES, ttl)
+        self._refused: TTLCache[str, Unauthorized] = TTLCache(CACHE_ENTRIES, ttl)
         self._lock = threading.Lock()
 
     def identify(self, token: str) -> Identity:
         key = hashlib.sha256(token.encode()).hexdigest()
-        now = time.monotonic()
         with self._lock:
-            cached = self._cache.get(key)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        identity = self._introspect(token)
-        with self._lock:
-            self._cache[key] = (now + self.cache_seconds, identity)
+            identity = self._granted.get(key)
+            refusal = self._refused.get(key)
+        if identity is not None:
+            return identity
+        if refusal is not None:
+            raise Unauthorized(str(refusal))
+        try:
+            identity = self._introspect(token)
+        except Unauthorized as error:
+            if self.cache_seconds > 0:
+                with self._lock:
+                    self._refused[key] = error
+            raise
+        if self.cache_seconds > 0:
+            with self._lock:
+                self._granted[key] = identity
         return identity
 
     def _introspect(self, token: str) -> Identity:

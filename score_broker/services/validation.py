@@ -10,27 +10,31 @@ from score_broker.errors import InvalidRequest
 from score_broker.services.planner import MAX_OBJECT_SIZE
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_UPLOAD_ID = re.compile(r"^[A-Za-z0-9._~+=-]{1,1024}$")
+#: Stores' upload ids are far shorter; the state directory `<object id>_<upload id>` must stay
+#: within a file name's 255 bytes on the local store.
+_UPLOAD_ID = re.compile(r"[A-Za-z0-9._~+=-]{1,200}")
 _HEX_MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
 def object_id(value: str) -> str:
     """An object id must be a UUID, as Song assigns them."""
-    if not _UUID.match(value):
+    if not _UUID.fullmatch(value):
         raise InvalidRequest(f"Object id {value[:80]!r} is not a valid UUID.")
     return value
 
 
 def upload_id(value: str) -> str:
-    if not _UPLOAD_ID.match(value):
-        raise InvalidRequest(f"Upload id {value[:80]!r} is malformed.")
+    if not _UPLOAD_ID.fullmatch(value):
+        raise InvalidRequest(
+            f"Upload id {value[:80]!r} is malformed; use the uploadId of the upload's spec."
+        )
     return value
 
 
 def md5_hex(value: str, what: str = "md5") -> str:
     """An MD5 as 32 hex characters (lower-cased); base64 of 16 bytes is also accepted."""
     text = value.strip().strip('"')
-    if _HEX_MD5.match(text):
+    if _HEX_MD5.fullmatch(text):
         return text.lower()
     try:
         raw = base64.b64decode(text, validate=True)

@@ -43,7 +43,13 @@ from score_broker.storage.running_digest import RunningDigests
 HASH_CHUNK = 8 * 1024 * 1024
 #: Buffers per pwritev call (the kernel takes at most IOV_MAX, 1024 on Linux).
 WRITE_VECTORS = 512
-_HEX_SIGNATURE = re.compile(r"^[0-9a-f]{64}$")
+_HEX_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+#: A URL's numbers: ASCII digits only (`str.isdigit` accepts "²"), at most 15 of them.
+_NUMBER = re.compile(r"[0-9]{1,15}")
+_RANGE_FIELD = re.compile(r"([0-9]{1,15})-([0-9]{1,15})")
+#: The largest part, offset and byte position a signed URL may name (S3's own limits).
+MAX_PART_NUMBER = 10_000
+MAX_POSITION = 5 * 1024**4
 UPLOAD_ID_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
@@ -140,7 +146,7 @@ class LocalStore(ObjectStore):
         signed_method = "PUT" if method == "PUT" else "GET"
         signature = params.get("Signature", "")
         expires_text = params.get("Expires", "")
-        if not _HEX_SIGNATURE.match(signature) or not expires_text.isdigit():
+        if not _HEX_SIGNATURE.fullmatch(signature) or not _NUMBER.fullmatch(expires_text):
             raise DataPlaneError(
                 403, "AccessDenied", "The URL has no valid Expires and Signature parameters."
             )
@@ -156,23 +162,10 @@ class LocalStore(ObjectStore):
             raise DataPlaneError(
                 403, "AccessDenied", "The URL has expired; ask the broker for a new one."
             )
-        try:
-            if signed_method == "PUT":
-                return SignedRequest(
-                    key=key,
-                    upload_id=params["uploadId"],
-                    part_number=int(params["partNumber"]),
-                    offset=int(params["offset"]),
-                    size=int(params["size"]),
-                )
-            if "range" in params:
-                first, last = params["range"].split("-")
-                return SignedRequest(key=key, byte_range=(int(first), int(last)))
-        except (KeyError, ValueError):
-            raise DataPlaneError(
-                403, "AccessDenied", f"This URL does not allow {method} requests."
-            ) from None
-        return SignedRequest(key=key)
+        signed = _signed_request(signed_method, key, params)
+        if signed is None:
+            raise DataPlaneError(403, "AccessDenied", f"This URL does not allow {method} requests.")
+        return signed
 
     def sign_upload_part(
         self, key: str, upload_id: str, part_number: int, offset: int, size: int, expires_in: int
@@ -241,6 +234,15 @@ class LocalStore(ObjectStore):
 
     def get_part(self, key: str, upload_id: str, part_number: int) -> StoredPart | None:
         return _read_marker(self._checked_upload_dir(key, upload_id), part_number)
+
+    def seal_part(self, key: str, upload_id: str, part_number: int, sealed: bool) -> None:
+        """A finished part's bytes can be replaced only by the same bytes until it is unsealed
+        (when the client deletes the part to upload it again)."""
+        seal = self._checked_upload_dir(key, upload_id) / f"part-{part_number}.sealed"
+        if sealed:
+            seal.touch()
+        else:
+            seal.unlink(missing_ok=True)
 
     def complete_multipart(
         self, key: str, upload_id: str, etags: list[str], expected_md5: str | None
@@ -378,12 +380,47 @@ class LocalStore(ObjectStore):
 SIGNED_FIELDS = ("uploadId", "partNumber", "offset", "size", "range")
 
 
+def _number(params: Mapping[str, str], name: str, low: int, high: int) -> int | None:
+    text = params.get(name, "")
+    if not _NUMBER.fullmatch(text) or not low <= int(text) <= high:
+        return None
+    return int(text)
+
+
+def _signed_request(method: str, key: str, params: Mapping[str, str]) -> SignedRequest | None:
+    """What a correctly signed URL allows, or None if its fields are missing or out of range
+    (the broker never signs such a URL, so it was made with a leaked secret or by a bug)."""
+    if method == "GET":
+        if "range" not in params:
+            return SignedRequest(key=key)
+        match = _RANGE_FIELD.fullmatch(params["range"])
+        if match is None:
+            return None
+        first, last = int(match[1]), int(match[2])
+        if first > last or last >= MAX_POSITION:
+            return None
+        return SignedRequest(key=key, byte_range=(first, last))
+    part_number = _number(params, "partNumber", 1, MAX_PART_NUMBER)
+    offset = _number(params, "offset", 0, MAX_POSITION)
+    size = _number(params, "size", 0, MAX_POSITION)
+    upload_id = params.get("uploadId", "")
+    if part_number is None or offset is None or size is None or not upload_id:
+        return None
+    if offset + size > MAX_POSITION:
+        return None
+    return SignedRequest(key, upload_id, part_number, offset, size)
+
+
 class PartWriter:
-    """Writes one part's bytes at its offset in the upload's data file, hashing as it goes.
+    """Writes one part's bytes, hashing as it goes, and records the part once all are there.
 
     It holds a shared lock on the data file (finalize takes it exclusively) and an exclusive
-    lock on the part (two PUTs of one part never interleave). The part's marker is removed
-    first and written last, so a part counts as stored only once all its bytes are on disk.
+    lock on the part (two PUTs of one part never interleave). A part's first PUT writes at its
+    offset in the upload's data file, and its marker is written last, so a part counts as
+    stored only once all its bytes are on disk. A PUT of a part already stored goes to a side
+    file first: the stored bytes stay until the new ones have all arrived and passed their
+    checks, and a part the broker has recorded as finished (sealed) keeps its bytes unless the
+    new ones are the same.
     """
 
     def __init__(
@@ -393,26 +430,33 @@ class PartWriter:
         offset: int,
         stored: Callable[[int, int, int], None],
     ) -> None:
+        self._directory = directory
         self._number = part_number
         self._offset = offset
         self._stored = stored
         self._marker = directory / f"part-{part_number}"
         self._fds: list[int] = []
+        self._side: Path | None = None
         try:
             part_lock = os.open(directory / f"part-{part_number}.lock", os.O_RDWR | os.O_CREAT)
             self._fds.append(part_lock)
             self._lock(part_lock, fcntl.LOCK_EX, "Another upload of this part is in progress")
-            self._fd = os.open(directory / "data", os.O_WRONLY)
-            self._fds.append(self._fd)
-            self._lock(self._fd, fcntl.LOCK_SH, "The upload is being finalized")
+            self._data = os.open(directory / "data", os.O_WRONLY)
+            self._fds.append(self._data)
+            self._lock(self._data, fcntl.LOCK_SH, "The upload is being finalized")
+            self._previous = _read_marker(directory, part_number)
+            self._fd, self._position = self._data, offset
+            if self._previous is not None:
+                self._side = directory / f"part-{part_number}.incoming"
+                self._fd = os.open(self._side, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                self._fds.append(self._fd)
+                self._position = 0
         except FileNotFoundError:
             self.discard()
             raise DataPlaneError(404, "NoSuchUpload", "The upload does not exist.") from None
         except DataPlaneError:
             self.discard()
             raise
-        self._marker.unlink(missing_ok=True)
-        self._position = offset
         self._written = 0
         self._md5 = hashlib.md5(usedforsecurity=False)
 
@@ -447,8 +491,13 @@ class PartWriter:
 
     def commit(self) -> str:
         """Record the part as stored; returns its ETag (the hex MD5)."""
+        digest = self._md5.hexdigest()
         try:
-            digest = self._md5.hexdigest()
+            previous = self._previous
+            if previous is not None and (previous.etag, previous.size) == (digest, self._written):
+                return digest  # the same bytes again: nothing changes
+            if previous is not None:
+                self._replace_stored_part()
             tmp = self._marker.with_name(f".{self._marker.name}.{secrets.token_hex(4)}")
             tmp.write_text(f"{digest} {self._written} {self._offset}")
             os.replace(tmp, self._marker)
@@ -461,8 +510,28 @@ class PartWriter:
             self.discard()
         return digest
 
+    def _replace_stored_part(self) -> None:
+        """Copy the side file over the stored part, unless the broker sealed it."""
+        if (self._directory / f"part-{self._number}.sealed").exists():
+            raise DataPlaneError(
+                409,
+                "PartAlreadyFinished",
+                f"Part {self._number} is already finished with other bytes; delete the part "
+                "(DELETE /upload/<id>/parts) or abort the upload before replacing it.",
+            )
+        assert self._side is not None
+        self._marker.unlink(missing_ok=True)
+        with open(self._side, "rb") as side:
+            position = 0
+            while chunk := side.read(HASH_CHUNK):
+                os.pwrite(self._data, chunk, self._offset + position)
+                position += len(chunk)
+
     def discard(self) -> None:
-        """Close the file and release the locks."""
+        """Close the files, release the locks and drop any side file."""
         for fd in self._fds:
             os.close(fd)
         self._fds.clear()
+        if self._side is not None:
+            self._side.unlink(missing_ok=True)
+            self._side = None

@@ -97,5 +97,10 @@ def test_introspected_keys(broker_factory: BrokerFactory, ego: str, tmp_path: Pa
     assert initiate(GOOD) == 200
     assert initiate(GOOD) == 200
     assert EgoIntrospection.calls.count(GOOD) == 1  # the second answer came from the cache
-    assert initiate(REVOKED) == 401
-    assert initiate(str(uuid.uuid4())) == 401
+    unknown = str(uuid.uuid4())
+    for _ in range(3):
+        assert initiate(REVOKED) == 401
+        assert initiate(unknown) == 401
+    # Refusals are remembered too: guessing keys costs Ego one call per key, not per request.
+    assert EgoIntrospection.calls.count(REVOKED) == 1
+    assert EgoIntrospection.calls.count(unknown) == 1

@@ -24,7 +24,10 @@ ISSUER = "http://keycloak.test/realms/score"
 
 
 class Jwks(BaseHTTPRequestHandler):
+    fetches: list[str] = []  # noqa: RUF012
+
     def do_GET(self) -> None:
+        self.fetches.append(self.path)
         jwk = json.loads(RSAAlgorithm.to_jwk(KEY.public_key()))
         body = json.dumps({"keys": [{**jwk, "kid": "k1", "use": "sig", "alg": "RS256"}]}).encode()
         self.send_response(200)
@@ -40,14 +43,15 @@ class Jwks(BaseHTTPRequestHandler):
 @pytest.fixture
 def jwks_url() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Jwks)
+    Jwks.fetches.clear()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/certs"
     server.shutdown()
 
 
-def token(**claims: Any) -> str:
+def token(kid: str = "k1", **claims: Any) -> str:
     base = {"iss": ISSUER, "aud": "score", "exp": int(time.time()) + 300, "scope": "score.WRITE"}
-    return jwt.encode({**base, **claims}, KEY, algorithm="RS256", headers={"kid": "k1"})
+    return jwt.encode({**base, **claims}, KEY, algorithm="RS256", headers={"kid": kid})
 
 
 def test_jwks_issuer_and_audience(
@@ -78,3 +82,22 @@ def test_jwks_issuer_and_audience(
         {"iss": ISSUER, "aud": "score", "scope": "score.WRITE"}, None, algorithm="none"
     )
     assert initiate(unsigned) == 401
+
+
+def test_unknown_key_ids_do_not_flood_the_jwks_url(
+    broker_factory: BrokerFactory, jwks_url: str, tmp_path: Path
+) -> None:
+    storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
+    broker = broker_factory(storage, auth={"enabled": True, "jwt_jwks_url": jwks_url})
+    url = f"{broker.url}/upload/{uuid.uuid4()}/uploads"
+
+    def initiate(bearer: str) -> int:
+        headers = {"Authorization": f"Bearer {bearer}"}
+        return httpx.post(url, params={"fileSize": 10}, headers=headers).status_code
+
+    assert initiate(token()) == 200
+    for number in range(20):
+        assert initiate(token(kid=f"made-up-{number}")) == 401
+    assert initiate(token()) == 200
+    # The keys were fetched once; made-up key ids may fetch again at most once a minute.
+    assert 1 <= len(Jwks.fetches) <= 2
