@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,37 +25,6 @@ def scopes_of(claims: dict[str, Any]) -> frozenset[str]:
     return frozenset(found)
 
 
-class JwksKeys:
-    """The signing keys of a JWKS URL, fetched again when they are `lifespan` seconds old or a
-    token names a key they lack, but never more than once per `min_interval`: tokens with
-    made-up key ids must not turn into one request each to the identity provider."""
-
-    def __init__(self, url: str, lifespan: float = 300, min_interval: float = 60) -> None:
-        self._client = jwt.PyJWKClient(url, cache_jwk_set=False, cache_keys=False, timeout=10)
-        self.lifespan = lifespan
-        self.min_interval = min_interval
-        self._keys: dict[str | None, Any] = {}
-        self._fetched = -float("inf")
-        self._lock = threading.Lock()
-
-    def key_for(self, token: str) -> Any:
-        kid = jwt.get_unverified_header(token).get("kid")
-        with self._lock:
-            age = time.monotonic() - self._fetched
-            if age > self.lifespan or (kid not in self._keys and age > self.min_interval):
-                self._fetch()
-            if kid is None and len(self._keys) == 1:
-                return next(iter(self._keys.values()))
-            if kid not in self._keys:
-                raise jwt.InvalidTokenError(f"no signing key {str(kid)[:40]!r} at the JWKS URL")
-            return self._keys[kid]
-
-    def _fetch(self) -> None:
-        keys = self._client.get_signing_keys(refresh=True)
-        self._keys = {key.key_id: key.key for key in keys}
-        self._fetched = time.monotonic()
-
-
 class JwtVerifier:
     """Verifies RS256 JWTs with a PEM public key or the keys of a JWKS URL."""
 
@@ -65,11 +32,15 @@ class JwtVerifier:
         self, public_key_file: str = "", jwks_url: str = "", issuer: str = "", audience: str = ""
     ) -> None:
         self._key: Any = None
-        self._jwks: JwksKeys | None = None
+        self._jwks: jwt.PyJWKClient | None = None
         if public_key_file:
             self._key = Path(public_key_file).expanduser().read_bytes()
         elif jwks_url:
-            self._jwks = JwksKeys(jwks_url)
+            # Keys are fetched again when 5 minutes old, or when a token names a key id they
+            # lack, but then at most once a minute: made-up key ids cannot flood the issuer.
+            self._jwks = jwt.PyJWKClient(
+                jwks_url, cache_keys=True, lifespan=300, timeout=10, cooldown_duration=60
+            )
         self.issuer = issuer or None
         self.audience = audience or None
 
@@ -88,7 +59,7 @@ class JwtVerifier:
         try:
             key = self._key
             if self._jwks is not None:
-                key = self._jwks.key_for(token)
+                key = self._jwks.get_signing_key_from_jwt(token).key
             claims = jwt.decode(
                 token,
                 key,
