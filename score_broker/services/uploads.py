@@ -169,7 +169,6 @@ class UploadService:
                 f"Part {part_number} was stored with MD5 {stored.etag} but md5 says {md5_hex}; "
                 "upload the part again."
             )
-        self.store.seal_part(spec.object_key, spec.upload_id, part_number, sealed=True)
         self.state.mark_part(
             object_id,
             spec.upload_id,
@@ -195,9 +194,6 @@ class UploadService:
         if not record.has_spec:
             raise NotFound(f"Upload {upload_id} of object {object_id} is not in progress.")
         self.state.unmark_part(object_id, upload_id, part_number, record)
-        spec = self.state.load_spec(object_id, upload_id, True)
-        if spec is not None and 1 <= part_number <= len(spec.parts):
-            self.store.seal_part(spec.object_key, upload_id, part_number, sealed=False)
 
     def finalize(self, object_id: str, upload_id: str) -> None:
         """Assemble the object once every part is finished, and write its final spec."""

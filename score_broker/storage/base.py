@@ -77,11 +77,6 @@ class ObjectStore(ABC):
     def get_part(self, key: str, upload_id: str, part_number: int) -> StoredPart | None:
         """The part as stored, None if it was never uploaded; NotFound if the upload is unknown."""
 
-    def seal_part(self, key: str, upload_id: str, part_number: int, sealed: bool) -> None:
-        """Keep (or stop keeping) a finished part from being replaced by other bytes; only a
-        store that serves part PUTs itself can."""
-        return
-
     @abstractmethod
     def complete_multipart(
         self, key: str, upload_id: str, etags: list[str], expected_md5: str | None

@@ -235,15 +235,6 @@ class LocalStore(ObjectStore):
     def get_part(self, key: str, upload_id: str, part_number: int) -> StoredPart | None:
         return _read_marker(self._checked_upload_dir(key, upload_id), part_number)
 
-    def seal_part(self, key: str, upload_id: str, part_number: int, sealed: bool) -> None:
-        """A finished part's bytes can be replaced only by the same bytes until it is unsealed
-        (when the client deletes the part to upload it again)."""
-        seal = self._checked_upload_dir(key, upload_id) / f"part-{part_number}.sealed"
-        if sealed:
-            seal.touch()
-        else:
-            seal.unlink(missing_ok=True)
-
     def complete_multipart(
         self, key: str, upload_id: str, etags: list[str], expected_md5: str | None
     ) -> str | None:
@@ -419,8 +410,8 @@ class PartWriter:
     offset in the upload's data file, and its marker is written last, so a part counts as
     stored only once all its bytes are on disk. A PUT of a part already stored goes to a side
     file first: the stored bytes stay until the new ones have all arrived and passed their
-    checks, and a part the broker has recorded as finished (sealed) keeps its bytes unless the
-    new ones are the same.
+    checks (as on S3, a complete PUT then replaces the part; the same bytes again change
+    nothing). Finalize refuses a finished part whose bytes were replaced since.
     """
 
     def __init__(
@@ -497,7 +488,7 @@ class PartWriter:
             if previous is not None and (previous.etag, previous.size) == (digest, self._written):
                 return digest  # the same bytes again: nothing changes
             if previous is not None:
-                self._replace_stored_part()
+                self._copy_side_file()
             tmp = self._marker.with_name(f".{self._marker.name}.{secrets.token_hex(4)}")
             tmp.write_text(f"{digest} {self._written} {self._offset}")
             os.replace(tmp, self._marker)
@@ -510,15 +501,8 @@ class PartWriter:
             self.discard()
         return digest
 
-    def _replace_stored_part(self) -> None:
-        """Copy the side file over the stored part, unless the broker sealed it."""
-        if (self._directory / f"part-{self._number}.sealed").exists():
-            raise DataPlaneError(
-                409,
-                "PartAlreadyFinished",
-                f"Part {self._number} is already finished with other bytes; delete the part "
-                "(DELETE /upload/<id>/parts) or abort the upload before replacing it.",
-            )
+    def _copy_side_file(self) -> None:
+        """Put the new bytes, all received and checked, over the stored part."""
         assert self._side is not None
         self._marker.unlink(missing_ok=True)
         with open(self._side, "rb") as side:
