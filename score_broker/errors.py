@@ -41,3 +41,14 @@ class Unauthorized(BrokerError):
 
 class Forbidden(BrokerError):
     """The token lacks the scope the request needs (403); the message is Score's text."""
+
+
+class DataPlaneError(BrokerError):
+    """A refused request on the local store's data plane, answered S3-style: an HTTP status and
+    an S3 error code, which clients of pre-signed URLs read to decide whether to retry."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message

@@ -18,8 +18,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from score_broker.errors import InvalidRequest
-from score_broker.storage.local import DataPlaneError, LocalStore, PartWriter
+from score_broker.errors import DataPlaneError, InvalidRequest
+from score_broker.storage.local import LocalStore
+from score_broker.storage.local_parts import PartWriter
 
 WRITE_BATCH = 4 * 1024 * 1024
 READ_CHUNK = 1024 * 1024

@@ -8,71 +8,29 @@ Layout under the store directory:
   tmp/                       files being written, renamed into place when complete
   secret                     the HMAC key for URLs (mode 0600)
 
-URLs are `<public_url>/storage/<key>?...&Expires=<epoch s>&Signature=<hex>`, an HMAC-SHA256 over
-the method, key, upload id, part number, part offset and size or byte range, and expiry. The
-`Expires` parameter is the one score-client parses to decide whether a URL is still usable.
+The broker serves the data plane itself (`api/dataplane.py`) at URLs signed by `local_urls`;
+part PUTs are written by `local_parts`, and finalize assembles the object with `local_assembly`.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import hmac
 import os
-import re
 import secrets
 import shutil
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
 
-from score_broker.errors import (
-    BrokerError,
-    ChecksumMismatch,
-    InvalidRequest,
-    NotFound,
-    StorageUnavailable,
-)
+from score_broker.errors import BrokerError, DataPlaneError, NotFound, StorageUnavailable
 from score_broker.storage.base import Listing, ObjectHead, ObjectStore, StoredPart
 from score_broker.storage.keys import key_to_path
+from score_broker.storage.local_assembly import assemble
+from score_broker.storage.local_parts import PartWriter, read_marker
+from score_broker.storage.local_urls import SignedRequest, UrlSigner, load_secret
 from score_broker.storage.running_digest import RunningDigests
 
-HASH_CHUNK = 8 * 1024 * 1024
-#: Buffers per pwritev call (the kernel takes at most IOV_MAX, 1024 on Linux).
-WRITE_VECTORS = 512
-_HEX_SIGNATURE = re.compile(r"[0-9a-f]{64}")
-#: A URL's numbers: ASCII digits only (`str.isdigit` accepts "²"), at most 15 of them.
-_NUMBER = re.compile(r"[0-9]{1,15}")
-_RANGE_FIELD = re.compile(r"([0-9]{1,15})-([0-9]{1,15})")
-#: The largest part, offset and byte position a signed URL may name (S3's own limits).
-MAX_PART_NUMBER = 10_000
-MAX_POSITION = 5 * 1024**4
 UPLOAD_ID_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-
-
-class DataPlaneError(Exception):
-    """A refused data-plane request, with the S3 error code and HTTP status to answer."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-@dataclass(frozen=True, slots=True)
-class SignedRequest:
-    """What a verified URL allows: a part PUT (`part_number` set) or a GET (optional range)."""
-
-    key: str
-    upload_id: str | None = None
-    part_number: int | None = None
-    offset: int | None = None
-    size: int | None = None
-    byte_range: tuple[int, int] | None = None
 
 
 def _write_atomically(path: Path, data: bytes, tmp_dir: Path) -> None:
@@ -83,27 +41,6 @@ def _write_atomically(path: Path, data: bytes, tmp_dir: Path) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)
-
-
-def _read_marker(directory: Path, part_number: int) -> StoredPart | None:
-    """A stored part's marker: "<md5> <size> <offset>" (older versions wrote no offset)."""
-    try:
-        md5, size, *_ = (directory / f"part-{part_number}").read_text().split()
-    except (FileNotFoundError, NotADirectoryError, ValueError):
-        return None
-    return StoredPart(etag=md5, size=int(size))
-
-
-def _load_secret(path: Path) -> bytes:
-    """The URL-signing key, created once with mode 0600."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        os.chmod(path, 0o600)
-        return bytes.fromhex(path.read_text().strip())
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_hex(32))
-    return bytes.fromhex(path.read_text().strip())
 
 
 class LocalStore(ObjectStore):
@@ -120,52 +57,16 @@ class LocalStore(ObjectStore):
             for directory in (self.objects, self.state, self.multipart, self.tmp):
                 directory.mkdir(parents=True, exist_ok=True)
             os.chmod(root, 0o700)
-            self._secret = _load_secret(root / "secret")
+            self._urls = UrlSigner(load_secret(root / "secret"), self.public_url)
             self._digests = RunningDigests()
         except OSError as error:
             raise StorageUnavailable(f"Cannot use the store directory {root}: {error}.") from error
 
     # -- signing -------------------------------------------------------------------------------
 
-    def _signature(self, method: str, key: str, fields: Mapping[str, str], expires: int) -> str:
-        signed = [f"{name}={fields[name]}" for name in SIGNED_FIELDS if name in fields]
-        message = "\n".join([method, key, *signed, str(expires)])
-        return hmac.new(self._secret, message.encode(), hashlib.sha256).hexdigest()
-
-    def _url(self, method: str, key: str, fields: dict[str, str], expires_in: int) -> str:
-        expires = int(time.time()) + expires_in
-        query = {
-            **fields,
-            "Expires": str(expires),
-            "Signature": self._signature(method, key, fields, expires),
-        }
-        return f"{self.public_url}/storage/{quote(key, safe='/')}?{urlencode(query)}"
-
     def verify(self, method: str, key: str, params: Mapping[str, str]) -> SignedRequest:
         """Check a data-plane request's signature and expiry; DataPlaneError if refused."""
-        signed_method = "PUT" if method == "PUT" else "GET"
-        signature = params.get("Signature", "")
-        expires_text = params.get("Expires", "")
-        if not _HEX_SIGNATURE.fullmatch(signature) or not _NUMBER.fullmatch(expires_text):
-            raise DataPlaneError(
-                403, "AccessDenied", "The URL has no valid Expires and Signature parameters."
-            )
-        expires = int(expires_text)
-        expected = self._signature(signed_method, key, params, expires)
-        if not hmac.compare_digest(expected, signature):
-            raise DataPlaneError(
-                403,
-                "SignatureDoesNotMatch",
-                "The URL's signature does not match; ask the broker for a new URL.",
-            )
-        if time.time() > expires:
-            raise DataPlaneError(
-                403, "AccessDenied", "The URL has expired; ask the broker for a new one."
-            )
-        signed = _signed_request(signed_method, key, params)
-        if signed is None:
-            raise DataPlaneError(403, "AccessDenied", f"This URL does not allow {method} requests.")
-        return signed
+        return self._urls.verify(method, key, params)
 
     def sign_upload_part(
         self, key: str, upload_id: str, part_number: int, offset: int, size: int, expires_in: int
@@ -176,11 +77,11 @@ class LocalStore(ObjectStore):
             "offset": str(offset),
             "size": str(size),
         }
-        return self._url("PUT", key, fields, expires_in)
+        return self._urls.url("PUT", key, fields, expires_in)
 
     def sign_get(self, key: str, expires_in: int, byte_range: tuple[int, int] | None) -> str:
         fields = {"range": f"{byte_range[0]}-{byte_range[1]}"} if byte_range else {}
-        return self._url("GET", key, fields, expires_in)
+        return self._urls.url("GET", key, fields, expires_in)
 
     # -- data objects --------------------------------------------------------------------------
 
@@ -233,7 +134,7 @@ class LocalStore(ObjectStore):
         return PartWriter(directory, signed.part_number, signed.offset or 0, stored)
 
     def get_part(self, key: str, upload_id: str, part_number: int) -> StoredPart | None:
-        return _read_marker(self._checked_upload_dir(key, upload_id), part_number)
+        return read_marker(self._checked_upload_dir(key, upload_id), part_number)
 
     def complete_multipart(
         self, key: str, upload_id: str, etags: list[str], expected_md5: str | None
@@ -259,7 +160,9 @@ class LocalStore(ObjectStore):
                 os.rename(self._checked_upload_dir(key, upload_id), completing)
             self._checked_upload_dir(key, upload_id, ".completing")
             try:
-                digest = self._publish(completing, key, upload_id, etags, expected_md5)
+                running = self._digests.take(upload_id)
+                target = key_to_path(self.objects, key)
+                digest = assemble(completing, target, etags, expected_md5, running)
             except BrokerError:
                 os.rename(completing, self._upload_dir(upload_id))
                 raise
@@ -268,37 +171,6 @@ class LocalStore(ObjectStore):
         finally:
             lock_path.unlink(missing_ok=True)
             os.close(lock)
-
-    def _publish(
-        self, directory: Path, key: str, upload_id: str, etags: list[str], expected: str | None
-    ) -> str:
-        with open(directory / "data", "rb") as handle:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-            for number, etag in enumerate(etags, start=1):
-                stored = _read_marker(directory, number)
-                if stored is None or stored.etag != etag:
-                    raise InvalidRequest(
-                        f"Part {number} of upload {upload_id} is not stored as {etag}; "
-                        "upload it again."
-                    )
-            running = self._digests.take(upload_id)
-            markers = dict(enumerate(etags, start=1))
-            position, md5 = running.resume(markers) if running else (0, None)
-            md5 = md5 or hashlib.md5(usedforsecurity=False)
-            while chunk := os.pread(handle.fileno(), HASH_CHUNK, position):
-                md5.update(chunk)
-                position += len(chunk)
-            digest = md5.hexdigest()
-            if expected is not None and digest != expected:
-                raise ChecksumMismatch(
-                    f"The uploaded bytes have MD5 {digest} but the upload declared {expected}; "
-                    "the file changed while it was uploaded, or the declared MD5 is wrong."
-                )
-            os.fsync(handle.fileno())
-            target = key_to_path(self.objects, key)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(directory / "data", target)
-        return digest
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
         self._digests.take(upload_id)
@@ -366,156 +238,3 @@ class LocalStore(ObjectStore):
             except OSError:
                 return
             directory = directory.parent
-
-
-SIGNED_FIELDS = ("uploadId", "partNumber", "offset", "size", "range")
-
-
-def _number(params: Mapping[str, str], name: str, low: int, high: int) -> int | None:
-    text = params.get(name, "")
-    if not _NUMBER.fullmatch(text) or not low <= int(text) <= high:
-        return None
-    return int(text)
-
-
-def _signed_request(method: str, key: str, params: Mapping[str, str]) -> SignedRequest | None:
-    """What a correctly signed URL allows, or None if its fields are missing or out of range
-    (the broker never signs such a URL, so it was made with a leaked secret or by a bug)."""
-    if method == "GET":
-        if "range" not in params:
-            return SignedRequest(key=key)
-        match = _RANGE_FIELD.fullmatch(params["range"])
-        if match is None:
-            return None
-        first, last = int(match[1]), int(match[2])
-        if first > last or last >= MAX_POSITION:
-            return None
-        return SignedRequest(key=key, byte_range=(first, last))
-    part_number = _number(params, "partNumber", 1, MAX_PART_NUMBER)
-    offset = _number(params, "offset", 0, MAX_POSITION)
-    size = _number(params, "size", 0, MAX_POSITION)
-    upload_id = params.get("uploadId", "")
-    if part_number is None or offset is None or size is None or not upload_id:
-        return None
-    if offset + size > MAX_POSITION:
-        return None
-    return SignedRequest(key, upload_id, part_number, offset, size)
-
-
-class PartWriter:
-    """Writes one part's bytes, hashing as it goes, and records the part once all are there.
-
-    It holds a shared lock on the data file (finalize takes it exclusively) and an exclusive
-    lock on the part (two PUTs of one part never interleave). A part's first PUT writes at its
-    offset in the upload's data file, and its marker is written last, so a part counts as
-    stored only once all its bytes are on disk. A PUT of a part already stored goes to a side
-    file first: the stored bytes stay until the new ones have all arrived and passed their
-    checks (as on S3, a complete PUT then replaces the part; the same bytes again change
-    nothing). Finalize refuses a finished part whose bytes were replaced since.
-    """
-
-    def __init__(
-        self,
-        directory: Path,
-        part_number: int,
-        offset: int,
-        stored: Callable[[int, int, int], None],
-    ) -> None:
-        self._directory = directory
-        self._number = part_number
-        self._offset = offset
-        self._stored = stored
-        self._marker = directory / f"part-{part_number}"
-        self._fds: list[int] = []
-        self._side: Path | None = None
-        try:
-            part_lock = os.open(directory / f"part-{part_number}.lock", os.O_RDWR | os.O_CREAT)
-            self._fds.append(part_lock)
-            self._lock(part_lock, fcntl.LOCK_EX, "Another upload of this part is in progress")
-            self._data = os.open(directory / "data", os.O_WRONLY)
-            self._fds.append(self._data)
-            self._lock(self._data, fcntl.LOCK_SH, "The upload is being finalized")
-            self._previous = _read_marker(directory, part_number)
-            self._fd, self._position = self._data, offset
-            if self._previous is not None:
-                self._side = directory / f"part-{part_number}.incoming"
-                self._fd = os.open(self._side, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                self._fds.append(self._fd)
-                self._position = 0
-        except FileNotFoundError:
-            self.discard()
-            raise DataPlaneError(404, "NoSuchUpload", "The upload does not exist.") from None
-        except DataPlaneError:
-            self.discard()
-            raise
-        self._written = 0
-        self._md5 = hashlib.md5(usedforsecurity=False)
-
-    @staticmethod
-    def _lock(fd: int, mode: int, busy: str) -> None:
-        try:
-            fcntl.flock(fd, mode | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise DataPlaneError(503, "SlowDown", f"{busy}; retry shortly.") from None
-
-    def write(self, chunks: list[bytes]) -> None:
-        """Write the next bytes of the part (as received, without joining them first)."""
-        for chunk in chunks:
-            self._md5.update(chunk)
-        buffers = [memoryview(chunk) for chunk in chunks]
-        while buffers:
-            count = os.pwritev(self._fd, buffers[:WRITE_VECTORS], self._position)
-            self._position += count
-            self._written += count
-            while buffers and count >= len(buffers[0]):
-                count -= len(buffers[0])
-                buffers.pop(0)
-            if buffers and count:
-                buffers[0] = buffers[0][count:]
-
-    @property
-    def written(self) -> int:
-        return self._written
-
-    def hexdigest(self) -> str:
-        return self._md5.hexdigest()
-
-    def commit(self) -> str:
-        """Record the part as stored; returns its ETag (the hex MD5)."""
-        digest = self._md5.hexdigest()
-        try:
-            previous = self._previous
-            if previous is not None and (previous.etag, previous.size) == (digest, self._written):
-                return digest  # the same bytes again: nothing changes
-            if previous is not None:
-                self._copy_side_file()
-            tmp = self._marker.with_name(f".{self._marker.name}.{secrets.token_hex(4)}")
-            tmp.write_text(f"{digest} {self._written} {self._offset}")
-            os.replace(tmp, self._marker)
-            self._stored(self._number, self._offset, self._written)
-        except FileNotFoundError:
-            raise DataPlaneError(
-                409, "NoSuchUpload", "The upload was finalized or aborted during this PUT."
-            ) from None
-        finally:
-            self.discard()
-        return digest
-
-    def _copy_side_file(self) -> None:
-        """Put the new bytes, all received and checked, over the stored part."""
-        assert self._side is not None
-        self._marker.unlink(missing_ok=True)
-        with open(self._side, "rb") as side:
-            position = 0
-            while chunk := side.read(HASH_CHUNK):
-                os.pwrite(self._data, chunk, self._offset + position)
-                position += len(chunk)
-
-    def discard(self) -> None:
-        """Close the files, release the locks and drop any side file."""
-        for fd in self._fds:
-            os.close(fd)
-        self._fds.clear()
-        if self._side is not None:
-            self._side.unlink(missing_ok=True)
-            self._side = None

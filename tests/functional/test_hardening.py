@@ -13,7 +13,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import httpx
 import pytest
 
-from score_broker.storage.local import MAX_POSITION, DataPlaneError, LocalStore
+from score_broker.errors import DataPlaneError
+from score_broker.storage.local import LocalStore
+from score_broker.storage.local_urls import MAX_POSITION
 from tests.conftest import BrokerFactory
 from tests.support.broker import BrokerProcess
 from tests.support.score_client import ScoreClient, md5_hex

@@ -11,7 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from score_broker.api.dataplane import _requested_range
-from score_broker.storage.local import MAX_PART_NUMBER, MAX_POSITION, DataPlaneError, LocalStore
+from score_broker.errors import DataPlaneError
+from score_broker.storage.local import LocalStore
+from score_broker.storage.local_urls import MAX_PART_NUMBER, MAX_POSITION
 
 KEY = "data/7f1a0c8e-4a55-4a38-9b2c-2f2d5a8b1c33"
 FIELDS = ("Expires", "Signature", "uploadId", "partNumber", "offset", "size", "range")
