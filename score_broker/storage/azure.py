@@ -29,8 +29,15 @@ from azure.storage.blob import (
     generate_blob_sas,
 )
 
-from score_broker.errors import BrokerError, NotFound, StorageUnavailable
-from score_broker.storage.base import Listing, ObjectHead, ObjectStore, StoredPart
+from score_broker.errors import BrokerError, NotFound
+from score_broker.storage.base import (
+    Listing,
+    ObjectHead,
+    ObjectStore,
+    StoredPart,
+    check_each,
+    store_failure,
+)
 
 T = TypeVar("T")
 #: SAS start times are set this far back, so clocks a little behind the store still accept them.
@@ -88,18 +95,11 @@ class AzureStore(ObjectStore):
     def _call(self, what: str, action: Callable[[], T]) -> T:
         try:
             return action()
-        except ResourceNotFoundError as error:
-            raise NotFound(f"{what}: not found in the object store.") from error
         except HttpResponseError as error:
-            if (error.status_code or 0) >= 500:
-                raise StorageUnavailable(
-                    f"{what}: the object store failed ({error.reason})."
-                ) from error
-            raise BrokerError(
-                f"{what}: the object store refused the request ({error.reason})."
-            ) from error
+            status = 404 if isinstance(error, ResourceNotFoundError) else error.status_code
+            raise store_failure(what, status or 500, str(error.reason)) from error
         except AzureError as error:
-            raise StorageUnavailable(f"{what}: cannot reach the object store ({error}).") from error
+            raise store_failure(what, None, str(error)) from error
 
     def create_containers(self) -> None:
         for container in {
@@ -112,17 +112,12 @@ class AzureStore(ObjectStore):
                 )
 
     def check(self) -> dict[str, Any]:
-        for container in (self.data, self.state):
-            try:
-                self._call(
-                    f"container {container.container_name}", container.get_container_properties
-                )
-            except NotFound as error:
-                raise StorageUnavailable(
-                    f"Container {container.container_name} does not exist."
-                ) from error
-            except BrokerError as error:
-                raise StorageUnavailable(str(error)) from error
+        def exists(name: str) -> bool:
+            container = self.service.get_container_client(name)
+            self._call(f"container {name}", container.get_container_properties)
+            return True
+
+        check_each("Container", (self.data.container_name, self.state.container_name), exists)
         return {
             "dataContainer": self.data.container_name,
             "stateContainer": self.state.container_name,

@@ -8,8 +8,37 @@ broker, is what lets any number of broker replicas serve one store.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from score_broker.errors import BrokerError, NotFound, StorageUnavailable
+
+
+def store_failure(what: str, status: int | None, detail: str, busy: bool = False) -> BrokerError:
+    """The broker's error for a failed call to a store: `status` None when the store could not
+    be reached; `busy` when the store asked to slow down (both worth a retry, 503)."""
+    if status is None:
+        return StorageUnavailable(f"{what}: cannot reach the object store ({detail}).")
+    if status == 404:
+        return NotFound(f"{what}: not found in the object store ({detail}).")
+    if status >= 500 or busy:
+        return StorageUnavailable(f"{what}: the object store failed ({detail}).")
+    return BrokerError(f"{what}: the object store refused the request ({detail}).")
+
+
+def check_each(kind: str, names: Iterable[str], exists: Callable[[str], bool]) -> None:
+    """Every bucket or container must answer and exist; StorageUnavailable names the first
+    that does not."""
+    for name in dict.fromkeys(names):
+        try:
+            found = exists(name)
+        except NotFound:
+            found = False
+        except BrokerError as error:
+            raise StorageUnavailable(str(error)) from error
+        if not found:
+            raise StorageUnavailable(f"{kind} {name} does not exist.")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,15 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
-from score_broker.errors import BrokerError, InvalidRequest, NotFound, StorageUnavailable
-from score_broker.storage.base import Listing, ObjectHead, ObjectStore, StoredPart
+from score_broker.errors import BrokerError, InvalidRequest
+from score_broker.storage.base import (
+    Listing,
+    ObjectHead,
+    ObjectStore,
+    StoredPart,
+    check_each,
+    store_failure,
+)
 from score_broker.storage.http_pool import Unreachable
 from score_broker.storage.s3_api import S3Api, S3Error
 from score_broker.storage.sigv4 import Credentials, QuerySigner
@@ -46,14 +53,10 @@ def _translated(what: str) -> Iterator[None]:
     try:
         yield
     except Unreachable as error:
-        raise StorageUnavailable(f"{what}: cannot reach the object store ({error}).") from error
+        raise store_failure(what, None, str(error)) from error
     except S3Error as error:
         code = error.code or str(error.status)
-        if error.status == 404:
-            raise NotFound(f"{what}: not found in the object store ({code}).") from error
-        if error.status >= 500 or error.code in _UNAVAILABLE_CODES:
-            raise StorageUnavailable(f"{what}: the object store failed ({code}).") from error
-        raise BrokerError(f"{what}: the object store refused the request ({code}).") from error
+        raise store_failure(what, error.status, code, error.code in _UNAVAILABLE_CODES) from error
 
 
 class S3Store(ObjectStore):
@@ -125,14 +128,11 @@ class S3Store(ObjectStore):
                     self.api.create_bucket(bucket, self.region)
 
     def check(self) -> dict[str, Any]:
-        for bucket in dict.fromkeys((self.data_bucket, self.state_bucket)):
-            try:
-                with _translated(f"bucket {bucket}"):
-                    exists = self.api.bucket_exists(bucket)
-            except BrokerError as error:
-                raise StorageUnavailable(str(error)) from error
-            if not exists:
-                raise StorageUnavailable(f"Bucket {bucket} does not exist.")
+        def exists(bucket: str) -> bool:
+            with _translated(f"bucket {bucket}"):
+                return self.api.bucket_exists(bucket)
+
+        check_each("Bucket", (self.data_bucket, self.state_bucket), exists)
         return {"dataBucket": self.data_bucket, "stateBucket": self.state_bucket}
 
     # -- data objects --------------------------------------------------------------------------
