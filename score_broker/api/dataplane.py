@@ -6,8 +6,6 @@ of pre-signed URLs, score-client among them, read the code to decide whether to 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import os
 import re
 from collections.abc import AsyncIterator
@@ -18,6 +16,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from score_broker.checksums import parse_md5
 from score_broker.errors import DataPlaneError, InvalidRequest
 from score_broker.storage.local import LocalStore
 from score_broker.storage.local_parts import PartWriter
@@ -45,13 +44,10 @@ def _store(request: Request) -> LocalStore:
 def _content_md5(header: str | None) -> str | None:
     if header is None:
         return None
-    try:
-        raw = base64.b64decode(header, validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) != 16:
+    digest = parse_md5(header, hex_ok=False)
+    if digest is None:
         raise DataPlaneError(400, "InvalidDigest", "The Content-MD5 header is not a base64 MD5.")
-    return raw.hex()
+    return digest
 
 
 def _content_length(header: str | None, expected: int) -> int:

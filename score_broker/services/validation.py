@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 
+from score_broker.checksums import parse_md5
 from score_broker.errors import InvalidRequest
 from score_broker.services.planner import MAX_OBJECT_SIZE
 
@@ -13,7 +12,6 @@ _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4
 #: Stores' upload ids are far shorter; the state directory `<object id>_<upload id>` must stay
 #: within a file name's 255 bytes on the local store.
 _UPLOAD_ID = re.compile(r"[A-Za-z0-9._~+=-]{1,200}")
-_HEX_MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
 def object_id(value: str) -> str:
@@ -33,16 +31,10 @@ def upload_id(value: str) -> str:
 
 def md5_hex(value: str, what: str = "md5") -> str:
     """An MD5 as 32 hex characters (lower-cased); base64 of 16 bytes is also accepted."""
-    text = value.strip().strip('"')
-    if _HEX_MD5.fullmatch(text):
-        return text.lower()
-    try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raw = b""
-    if len(raw) == 16:
-        return raw.hex()
-    raise InvalidRequest(f"{what} {value[:80]!r} is not an MD5 (32 hex characters).")
+    parsed = parse_md5(value)
+    if parsed is None:
+        raise InvalidRequest(f"{what} {value[:80]!r} is not an MD5 (32 hex characters).")
+    return parsed
 
 
 def file_size(value: int) -> int:

@@ -7,8 +7,6 @@ signs the URLs it hands out.
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from score_broker.checksums import parse_md5
 from score_broker.errors import BrokerError, InvalidRequest
 from score_broker.storage.base import (
     Listing,
@@ -33,18 +32,6 @@ from score_broker.storage.sigv4 import Credentials, QuerySigner
 CUSTOM_MD5_METADATA = "md5chksum"
 _UNAVAILABLE_CODES = frozenset({"SlowDown", "RequestTimeout", "ServiceUnavailable"})
 _ASSEMBLY_CODES = frozenset({"InvalidPart", "InvalidPartOrder", "EntityTooSmall"})
-
-
-def _md5_from_metadata(value: str | None) -> str | None:
-    if not value:
-        return None
-    value = value.strip('"')
-    if len(value) == 32:
-        return value.lower()
-    try:
-        return base64.b64decode(value, validate=True).hex()
-    except (binascii.Error, ValueError):
-        return None
 
 
 @contextmanager
@@ -188,8 +175,8 @@ class S3Store(ObjectStore):
             found = self.api.head_object(self.data_bucket, key)
         if found is None:
             return None
-        md5 = _md5_from_metadata(found.headers.get("content-md5"))
-        md5 = md5 or _md5_from_metadata(found.headers.get(f"x-amz-meta-{CUSTOM_MD5_METADATA}"))
+        md5 = parse_md5(found.headers.get("content-md5"))
+        md5 = md5 or parse_md5(found.headers.get(f"x-amz-meta-{CUSTOM_MD5_METADATA}"))
         return ObjectHead(size=found.size, md5=md5, etag=found.etag or None)
 
     def put_object(self, key: str, data: bytes) -> None:
