@@ -19,7 +19,7 @@ from typing import Any
 import platformdirs
 import tomli_w
 
-from score_tui.engine.engine import EngineSettings
+from score_tui.engine.settings import EngineSettings
 
 APP = "score-tui"
 DEFAULT_SERVER_URL = "http://127.0.0.1:8087"
@@ -189,38 +189,36 @@ def save(
 
 def _engine_settings(table: dict[str, Any], flags: Overrides) -> EngineSettings:
     env = os.environ
-    settings = EngineSettings()
+    default = EngineSettings()
     try:
         concurrency = int(
             flags.concurrency
             or env.get("TRANSPORT_PARALLEL")
             or table.get("concurrency")
-            or settings.concurrency
+            or default.concurrency
         )
-        settings = replace(
-            settings,
-            concurrency=concurrency,
-            per_transfer=int(table.get("per_transfer", min(settings.per_transfer, concurrency))),
-            active_transfers=int(table.get("active_transfers", settings.active_transfers)),
-            retries=int(env.get("STORAGE_RETRYNUMBER") or table.get("retries", settings.retries)),
-            stall_timeout=float(
+        values = {
+            "concurrency": concurrency,
+            "per_transfer": int(table.get("per_transfer", min(default.per_transfer, concurrency))),
+            "active_transfers": int(table.get("active_transfers", default.active_transfers)),
+            "retries": int(env.get("STORAGE_RETRYNUMBER") or table.get("retries", default.retries)),
+            "stall_timeout": float(
                 env.get("SCORE_TUI_STALL_TIMEOUT")
-                or table.get("stall_timeout", settings.stall_timeout)
+                or table.get("stall_timeout", default.stall_timeout)
             ),
-            retry_delay=float(table.get("retry_delay", settings.retry_delay)),
-            bandwidth_limit=parse_rate(
-                flags.bandwidth_limit
-                or env.get("SCORE_TUI_BANDWIDTH_LIMIT")
-                or table.get("bandwidth_limit")
-            ),
-        )
+            "retry_delay": float(table.get("retry_delay", default.retry_delay)),
+        }
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"a [transfer] setting is not a number: {exc}") from None
-    if min(settings.concurrency, settings.per_transfer, settings.active_transfers) < 1:
-        raise ConfigError("concurrency, per_transfer and active_transfers must be at least 1")
-    if settings.retries < 1:
-        raise ConfigError("retries must be at least 1")
-    return settings
+    rate = (
+        flags.bandwidth_limit
+        or env.get("SCORE_TUI_BANDWIDTH_LIMIT")
+        or table.get("bandwidth_limit")
+    )
+    try:
+        return replace(default, **values, bandwidth_limit=parse_rate(rate))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 # -- the token ---------------------------------------------------------------------------------

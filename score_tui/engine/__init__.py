@@ -1,17 +1,6 @@
-"""The transfer engine: UI-free, journalled, resumable."""
+"""The transfer engine: UI-free, journalled, resumable.
 
-from score_tui.engine.engine import Engine, EngineSettings
-from score_tui.engine.journal import Journal
-from score_tui.engine.model import Direction, Md5State, PartRecord, PartState, State, Transfer
-
-__all__ = [
-    "Direction",
-    "Engine",
-    "EngineSettings",
-    "Journal",
-    "Md5State",
-    "PartRecord",
-    "PartState",
-    "State",
-    "Transfer",
-]
+Import what you need from its modules (`engine.engine`, `engine.journal`, `engine.model`, ...):
+importing the package itself loads nothing, so the configuration can use `engine.settings`
+without the data plane.
+"""

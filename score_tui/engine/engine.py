@@ -12,7 +12,6 @@ import os
 from collections import deque
 from collections.abc import Iterable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 from score_tui.client.backoff import Backoff
@@ -33,6 +32,7 @@ from score_tui.engine.journal import Journal
 from score_tui.engine.locks import TransferBusy, TransferLock
 from score_tui.engine.model import Direction, PartRecord, PartState, State, Transfer
 from score_tui.engine.runner import PartsDamaged, Runner
+from score_tui.engine.settings import EngineSettings
 from score_tui.engine.upload import UploadRunner
 
 log = logging.getLogger(__name__)
@@ -43,21 +43,6 @@ WHOLE_FILE_ATTEMPTS = 3
 #: SMALL_FILES_AT_ONCE at a time, since their time goes to round trips, not to moving bytes.
 SMALL_FILE = 16 * 1024 * 1024
 SMALL_FILES_AT_ONCE = 32
-
-
-@dataclass(frozen=True, slots=True)
-class EngineSettings:
-    """Limits and patience: parts in flight overall and per transfer, retries, stall time."""
-
-    concurrency: int = 8
-    per_transfer: int = 6
-    #: Files bigger than SMALL_FILE moving at once.
-    active_transfers: int = 4
-    bandwidth_limit: float | None = None
-    retries: int = 10
-    retry_delay: float = 0.5
-    retry_max_delay: float = 30.0
-    stall_timeout: float = 30.0
 
 
 class Engine:

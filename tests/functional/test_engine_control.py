@@ -10,8 +10,11 @@ import time
 from pathlib import Path
 
 from score_tui.client.score import ScoreApi
-from score_tui.engine import Direction, Engine, EngineSettings, Journal, PartState, State, Transfer
+from score_tui.engine.engine import Engine
 from score_tui.engine.events import Event, PartChanged, TransferChanged
+from score_tui.engine.journal import Journal
+from score_tui.engine.model import Direction, PartState, State, Transfer
+from score_tui.engine.settings import EngineSettings
 from tests.conftest import BrokerFactory
 from tests.support.song import SongClient, register
 
