@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from textual import work
@@ -449,7 +450,7 @@ class TransferApp(App[str | None]):
         if transfer_id in self.live.views:
             self.push_screen(TransferDetailScreen(transfer_id))
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         queue = next((s for s in self.screen_stack if isinstance(s, QueueScreen)), None)
         if queue is None:

@@ -197,17 +197,13 @@ def _engine_settings(table: dict[str, Any], flags: Overrides) -> EngineSettings:
             or table.get("concurrency")
             or default.concurrency
         )
-        values = {
-            "concurrency": concurrency,
-            "per_transfer": int(table.get("per_transfer", min(default.per_transfer, concurrency))),
-            "active_transfers": int(table.get("active_transfers", default.active_transfers)),
-            "retries": int(env.get("STORAGE_RETRYNUMBER") or table.get("retries", default.retries)),
-            "stall_timeout": float(
-                env.get("SCORE_TUI_STALL_TIMEOUT")
-                or table.get("stall_timeout", default.stall_timeout)
-            ),
-            "retry_delay": float(table.get("retry_delay", default.retry_delay)),
-        }
+        per_transfer = int(table.get("per_transfer", min(default.per_transfer, concurrency)))
+        active_transfers = int(table.get("active_transfers", default.active_transfers))
+        retries = int(env.get("STORAGE_RETRYNUMBER") or table.get("retries", default.retries))
+        stall_timeout = float(
+            env.get("SCORE_TUI_STALL_TIMEOUT") or table.get("stall_timeout", default.stall_timeout)
+        )
+        retry_delay = float(table.get("retry_delay", default.retry_delay))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"a [transfer] setting is not a number: {exc}") from None
     rate = (
@@ -216,7 +212,16 @@ def _engine_settings(table: dict[str, Any], flags: Overrides) -> EngineSettings:
         or table.get("bandwidth_limit")
     )
     try:
-        return replace(default, **values, bandwidth_limit=parse_rate(rate))
+        return replace(
+            default,
+            concurrency=concurrency,
+            per_transfer=per_transfer,
+            active_transfers=active_transfers,
+            retries=retries,
+            stall_timeout=stall_timeout,
+            retry_delay=retry_delay,
+            bandwidth_limit=parse_rate(rate),
+        )
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
 

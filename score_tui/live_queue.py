@@ -124,21 +124,21 @@ class LiveQueue:
             view.samples.clear()
             self.parts_dirty.add(view.id)
         elif isinstance(event, PartProgress):
-            view = self.views.get(event.transfer_id)
-            if view is not None and 0 < event.part_number <= len(view.parts):
-                part = view.parts[event.part_number - 1]
+            shown = self.views.get(event.transfer_id)
+            if shown is not None and 0 < event.part_number <= len(shown.parts):
+                part = shown.parts[event.part_number - 1]
                 part.moved = max(0, min(part.size, part.moved + event.delta))
-                self.dirty.add(view.id)
+                self.dirty.add(shown.id)
         elif isinstance(event, PartChanged):
-            view = self.views.get(event.transfer_id)
-            if view is not None and 0 < event.part_number <= len(view.parts):
-                part = view.parts[event.part_number - 1]
+            shown = self.views.get(event.transfer_id)
+            if shown is not None and 0 < event.part_number <= len(shown.parts):
+                part = shown.parts[event.part_number - 1]
                 part.state, part.reason = event.state, event.reason
                 if event.state == PartState.DONE:
                     part.moved = part.size
                 elif event.state in (PartState.QUEUED, PartState.FAILED):
                     part.moved = 0
-                self.dirty.add(view.id)
+                self.dirty.add(shown.id)
         elif isinstance(event, Md5Changed):
             if event.transfer_id in self.views:
                 self.dirty.add(event.transfer_id)

@@ -32,8 +32,8 @@ def health(request: Request, svc: ServicesDep, caller: IdentityDep) -> JSONRespo
         details = svc.store.check()
     except StorageUnavailable as error:
         log.warning("health check: %s", error)
-        storage = {"status": "DOWN", **({"details": {"error": str(error)}} if show else {})}
-        return JSONResponse({"status": "DOWN", "components": {"storage": storage}}, 503)
+        down = {"status": "DOWN", **({"details": {"error": str(error)}} if show else {})}
+        return JSONResponse({"status": "DOWN", "components": {"storage": down}}, 503)
     storage: dict[str, Any] = {"status": "UP"}
     if show:
         storage["details"] = {"backend": svc.backend, **details}

@@ -111,7 +111,8 @@ class KeyStore:
 
     def is_empty(self) -> bool:
         with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM api_key").fetchone()[0] == 0
+            count: int = self._db.execute("SELECT COUNT(*) FROM api_key").fetchone()[0]
+            return count == 0
 
     def knows(self, token: str) -> bool:
         """Whether the token is one of this broker's keys (valid or not)."""

@@ -9,7 +9,7 @@ the same questions; over HTTP, a Score server (or another broker) answers them.
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import httpx
 
@@ -49,7 +49,7 @@ def validated_spec(object_id: str, spec: Any) -> dict[str, Any]:
             "(objectSize must be > 0, objectMd5 32 hex characters or null)",
             "StorageService",
         )
-    return spec
+    return cast(dict[str, Any], spec)
 
 
 class InProcessCheck:

@@ -114,7 +114,8 @@ class HttpPool:
         try:
             if conn.sock is None:
                 conn.connect()
-                conn.sock.settimeout(self._read_timeout)  # type: ignore[union-attr]
+                assert conn.sock is not None
+                conn.sock.settimeout(self._read_timeout)
             conn.putrequest(method, target, skip_accept_encoding=True)
             for name, value in headers.items():
                 conn.putheader(name, value)
@@ -163,7 +164,9 @@ class HttpPool:
 
     def _proxy_for(self, scheme: str, host: str) -> str | None:
         proxy = self._proxies.get(scheme)
-        if not proxy or urllib.request.proxy_bypass_environment(host, self._proxies):
+        # proxy_bypass_environment is public in urllib.request, but not in typeshed's stubs.
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        if not proxy or bypass(host, self._proxies):
             return None
         return proxy
 

@@ -81,7 +81,7 @@ class S3Store(ObjectStore):
 
         def frozen() -> Credentials:
             current = credentials.get_frozen_credentials()
-            return Credentials(current.access_key, current.secret_key, current.token)
+            return Credentials(current.access_key or "", current.secret_key or "", current.token)
 
         self.region = client.meta.region_name
         self.data_bucket = data_bucket

@@ -75,7 +75,9 @@ class Connections:
 
     def _proxy_for(self, scheme: str, host: str) -> str | None:
         proxy = self._proxies.get(scheme)
-        if not proxy or urllib.request.proxy_bypass_environment(host, self._proxies):
+        # proxy_bypass_environment is public in urllib.request, but not in typeshed's stubs.
+        bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+        if not proxy or bypass(host, self._proxies):
             return None
         return proxy
 
@@ -88,7 +90,7 @@ class Connections:
             if conn is None:
                 return self._new(target)
             if not _dropped(conn):
-                conn.sock.settimeout(self._timeout)  # type: ignore[union-attr]
+                conn.sock.settimeout(self._timeout)
                 return conn
             conn.close()
 

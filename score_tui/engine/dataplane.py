@@ -189,7 +189,7 @@ class DataPlane:
                 conn.putheader(name, value)
             conn.endheaders()
             if body is not None:
-                self._send(job, conn.sock, *body)  # type: ignore[arg-type]
+                self._send(job, conn.sock, *body)
             sock = conn.sock  # the connection forgets it when the answer says it closes
             quick_ack(sock)
             response = conn.getresponse()

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from score_tui.client.errors import ChecksumMismatch, TransferError
 from score_tui.client.models import ObjectSpec
-from score_tui.engine.dataplane import OnBytes
 from score_tui.engine.hashing import SequentialHasher, md5_of_range, normalized_md5
 from score_tui.engine.model import Md5State, PartRecord
+from score_tui.engine.part_job import OnBytes
 from score_tui.engine.runner import PartsDamaged, Runner, same_layout
 
 #: How far (bytes) parts may be written ahead of the whole-file MD5.

@@ -11,11 +11,12 @@ from pathlib import Path
 from score_tui.client.errors import ChecksumMismatch, TransferError
 from score_tui.client.models import ObjectSpec
 from score_tui.client.score import ScoreApi
-from score_tui.engine.dataplane import DataPlane, OnBytes
+from score_tui.engine.dataplane import DataPlane
 from score_tui.engine.events import Event, Md5Changed
 from score_tui.engine.hashing import SequentialHasher
 from score_tui.engine.journal import Journal
 from score_tui.engine.model import Md5State, PartRecord, Transfer
+from score_tui.engine.part_job import OnBytes
 
 
 def same_layout(parts: list[PartRecord], spec: ObjectSpec) -> bool:

@@ -7,10 +7,10 @@ import stat
 
 from score_tui.client.errors import ChecksumMismatch, TransferError
 from score_tui.client.models import ObjectSpec
-from score_tui.engine.dataplane import OnBytes
 from score_tui.engine.hashing import md5_of_file, normalized_md5
 from score_tui.engine.locks import TransferLock
 from score_tui.engine.model import Md5State, PartRecord, file_stamp
+from score_tui.engine.part_job import OnBytes
 from score_tui.engine.runner import Runner, same_layout
 from score_tui.engine.source_digests import SourceDigests
 

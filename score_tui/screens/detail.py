@@ -70,7 +70,7 @@ def in_flight(view: TransferView) -> Group:
             if view.transfer.direction == "upload"
             else "checked on arrival",
         )
-    lines: list[object] = [
+    lines: list[Text | Table] = [
         Text(f"In flight: {len(moving)}", style="bold"),
         table if moving else Text("  none", style="dim"),
     ]

@@ -105,8 +105,8 @@ class SettingsScreen(FormScreen[None]):
             if changed:
                 path = config.save(
                     profile=profile if broker_changed else None,
-                    server_url=changed.get("server_url"),
-                    metadata_url=changed.get("metadata_url"),
+                    server_url=server_url if "server_url" in changed else None,
+                    metadata_url=metadata_url if "metadata_url" in changed else None,
                     transfer={
                         k: changed[k] for k in ("concurrency", "bandwidth_limit") if k in changed
                     },

@@ -43,7 +43,8 @@ def bgzf_block_size(header: bytes) -> int:
         raise NotAlignments("not BGZF-compressed (no BGZF block where one should start)")
     if header[12:14] != b"BC":
         raise NotAlignments("a BGZF block without its BC size field")
-    return struct.unpack_from("<H", header, 16)[0] + 1
+    size: int = struct.unpack_from("<H", header, 16)[0]
+    return size + 1
 
 
 def _inflate(block: bytes) -> bytes:
