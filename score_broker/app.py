@@ -109,7 +109,8 @@ def build_services(settings: Settings, store: ObjectStore | None = None) -> Serv
         check: StorageCheck = InProcessCheck(uploads, downloads)
         if settings.song.score_url:
             check = HttpCheck(settings.song.score_url, settings.song.score_token)
-        song = SongService(SongDatabase(settings.data_directory / SONG_FILE), check)
+        database = SongDatabase(settings.data_directory / SONG_FILE)
+        song = SongService(database, check, settings.limits)
         metadata = EmbeddedSong(song)
     elif settings.song.url != "none":
         metadata = RemoteSong(settings.song.url, settings.song.timeout, settings.song.retries)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,6 +27,7 @@ from score_broker.errors import (
     Unauthorized,
 )
 from score_broker.song.errors import SongError
+from score_broker.song.wire import wire_json
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,13 @@ STATUS_OF: list[tuple[type[BrokerError], int]] = [
     (StorageUnavailable, 503),
     (ObjectExists, 500),
 ]
+
+
+class SongJSONResponse(JSONResponse):
+    """Song's JSON answers and errors, written even when a stored value is not valid Unicode."""
+
+    def render(self, content: Any) -> bytes:
+        return wire_json(content)
 
 
 def error_response(request: Request, status: int, message: str) -> JSONResponse:
@@ -64,7 +73,7 @@ def _is_song(request: Request) -> bool:
 
 
 def _song_response(request: Request, error: SongError) -> JSONResponse:
-    return JSONResponse(error.body(str(request.url)), status_code=error.status)
+    return SongJSONResponse(error.body(str(request.url)), status_code=error.status)
 
 
 def install_error_handlers(app: FastAPI) -> None:

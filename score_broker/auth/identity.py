@@ -13,6 +13,11 @@ def looks_like_api_key(token: str) -> bool:
     return bool(_UUID.match(token))
 
 
+def folded(text: str) -> str:
+    """Text as Score compares scopes and study ids: ignoring case."""
+    return text.lower()
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     """An authenticated caller: a subject for logs and the scopes its token grants."""
@@ -31,7 +36,7 @@ class ScopeRule:
     case_sensitive: bool = False
 
     def _norm(self, scope: str) -> str:
-        return scope if self.case_sensitive else scope.lower()
+        return scope if self.case_sensitive else folded(scope)
 
     def has_system(self, identity: Identity | None) -> bool:
         if identity is None:
