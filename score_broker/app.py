@@ -160,6 +160,7 @@ def ensure_admin_key(settings: Settings, keys: KeyStore) -> Path | None:
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """The broker's ASGI application; builds the services unless they are given."""
     from score_broker.api import dataplane, download, service_info, song, upload
+    from score_broker.api.body_limit import BodyLimitMiddleware
     from score_broker.api.errors import CatchAllMiddleware, install_error_handlers
 
     services = services or build_services(settings)
@@ -188,6 +189,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         app.include_router(song.router)
     if isinstance(services.store, LocalStore):
         app.router.routes.extend(dataplane.routes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
     app.add_middleware(CatchAllMiddleware)
     if settings.server.access_log:
         app.add_middleware(AccessLogMiddleware)

@@ -46,6 +46,10 @@ class SongJSONResponse(JSONResponse):
         return wire_json(content)
 
 
+#: Song errorIds for HTTP-level refusals; Song itself has none for an oversized body.
+SONG_ERROR_IDS = {413: "payload.too.large"}
+
+
 def error_response(request: Request, status: int, message: str) -> JSONResponse:
     body = {
         "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
@@ -109,10 +113,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        if _is_song(request):
-            song = SongError("unknown.error", error.status_code, str(error.detail))
-            return _song_response(request, song)
-        return error_response(request, error.status_code, str(error.detail))
+        return http_error_response(request, error)
+
+
+def http_error_response(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    """An HTTP-level refusal, in Song's shape under /song and Score's elsewhere."""
+    if _is_song(request):
+        error_id = SONG_ERROR_IDS.get(error.status_code, "unknown.error")
+        return _song_response(request, SongError(error_id, error.status_code, str(error.detail)))
+    return error_response(request, error.status_code, str(error.detail))
 
 
 class CatchAllMiddleware:

@@ -22,7 +22,8 @@ import pytest
 
 from tests.functional.test_embedded_song import assert_song_error
 from tests.support.broker import BrokerProcess
-from tests.support.song import SongClient, payload
+from tests.support.score_client import ScoreClient
+from tests.support.song import SongClient, payload, register
 
 STUDY = "LIMITS"
 
@@ -229,3 +230,63 @@ def test_reads_never_fail_on_values_an_older_broker_stored(
     assert files.status_code == 200
     object_id = files.json()[0]["objectId"]
     assert song.http.get(f"/studies/{STUDY}/files/{object_id}").status_code == 200
+
+
+SMALL_BODY = 64 * 1024
+
+
+@pytest.fixture(scope="module")
+def small_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrokerProcess]:
+    """A broker that reads JSON bodies of at most 64 KiB."""
+    work = tmp_path_factory.mktemp("small-bodies")
+    config = {
+        "server": {"data_directory": str(work / "data")},
+        "limits": {"max_body_bytes": SMALL_BODY},
+        "storage": {"backend": "local", "local": {"directory": str(work / "store")}},
+        "song": {"url": "embedded"},
+        "auth": {"enabled": False},
+    }
+    broker = BrokerProcess(config, work).start()
+    yield broker
+    broker.stop()
+
+
+def padded(size: int) -> bytes:
+    """A valid submission of about `size` bytes."""
+    body = payload(STUDY, {"p.vcf": (os.urandom(20), "open")})
+    body["info"] = {"padding": ""}
+    body["info"]["padding"] = "x" * (size - len(json.dumps(body)))
+    return json.dumps(body).encode()
+
+
+def chunks(body: bytes) -> Iterator[bytes]:
+    for start in range(0, len(body), 4096):
+        yield body[start : start + 4096]
+
+
+def test_bodies_over_the_limit_are_refused_with_413(small_broker: BrokerProcess) -> None:
+    song = SongClient(f"{small_broker.url}/song")
+    song.create_study(STUDY)
+    declared = song.http.post(f"/submit/{STUDY}", content=padded(SMALL_BODY + 1))
+    assert_refused(declared, 413, "payload.too.large", "max_body_bytes")
+    streamed = song.http.post(f"/submit/{STUDY}", content=chunks(padded(SMALL_BODY * 4)))
+    assert "content-length" not in streamed.request.headers
+    assert_refused(streamed, 413, "payload.too.large", "max_body_bytes")
+    study = song.http.post("/studies/BIG/", content=chunks(b" " * SMALL_BODY + b"{}"))
+    assert_refused(study, 413, "payload.too.large", "max_body_bytes")
+    assert song.http.get("/studies/BIG").status_code == 404
+    assert analyses(song) == []
+    within = song.http.post(f"/submit/{STUDY}", content=chunks(padded(SMALL_BODY - 100)))
+    assert within.status_code == 200, within.text
+    score = httpx.post(f"{small_broker.url}/upload/x/uploads", content=b"x" * (SMALL_BODY + 1))
+    assert score.status_code == 413
+    assert "max_body_bytes" in score.json()["message"]
+    song.close()
+
+
+def test_part_bodies_are_not_limited(small_broker: BrokerProcess) -> None:
+    content = os.urandom(SMALL_BODY * 4)
+    ids = register(f"{small_broker.url}/song", "PARTS", {"big.bam": (content, "open")})
+    with ScoreClient(small_broker.url) as client:
+        client.upload(ids["big.bam"], content)
+        assert client.service.get(f"/upload/{ids['big.bam']}").text == "true"
