@@ -235,20 +235,7 @@ class SongService:
         created = now_text()
         with self.db.transaction() as db:
             if not allow_duplicates:
-                md5s = [f["fileMd5sum"] for f in files]
-                marks = ",".join("?" * len(md5s))
-                duplicate = db.execute(
-                    f"SELECT id, md5 FROM file WHERE md5 IN ({marks}) LIMIT 1",  # noqa: S608
-                    md5s,
-                ).fetchone()
-                if duplicate:
-                    raise SongError(
-                        "info.already.exists",
-                        409,
-                        f"File already exist: a file with md5 {duplicate['md5']} is registered "
-                        f"as {duplicate['id']} (submit with allowDuplicates=true to allow it)",
-                        "AnalysisService",
-                    )
+                self._refuse_duplicates(db, study_id, [f["fileMd5sum"] for f in files])
             db.execute(
                 "INSERT INTO analysis (id, study_id, state, schema_id, data, created_at, "
                 "updated_at) VALUES (?, ?, 'UNPUBLISHED', ?, ?, ?, ?)",
@@ -275,6 +262,26 @@ class SongService:
                     ),
                 )
         return {"analysisId": analysis_id, "status": "OK"}
+
+    @staticmethod
+    def _refuse_duplicates(db: sqlite3.Connection, study_id: str, md5s: list[str]) -> None:
+        """Song's duplicate guard (`info.already.exists`), kept to the study: Song looks at every
+        study but names no file; here the file named is always one the submitter's study holds,
+        so another study's files are neither revealed nor able to block a submission."""
+        marks = ",".join("?" * len(md5s))
+        duplicate = db.execute(
+            f"SELECT id, md5 FROM file WHERE study_id = ? AND md5 IN ({marks}) "  # noqa: S608
+            "ORDER BY id LIMIT 1",
+            (study_id, *md5s),
+        ).fetchone()
+        if duplicate:
+            raise SongError(
+                "info.already.exists",
+                409,
+                f"File already exist: the file {duplicate['id']} of this study has md5 "
+                f"{duplicate['md5']}; submit with allowDuplicates=true to register it again",
+                "AnalysisService",
+            )
 
     # -- analyses ------------------------------------------------------------------------------
 

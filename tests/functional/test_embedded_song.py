@@ -176,6 +176,21 @@ def test_submit_validation_and_duplicates(song: SongClient) -> None:
     assert song.submit("XYZ", good, allowDuplicates="true").status_code == 200
 
 
+def test_duplicate_md5s_are_checked_within_the_study(song: SongClient) -> None:
+    content = os.urandom(100)
+    ids = {}
+    for study in ("DUP-A", "DUP-B"):
+        song.create_study(study)
+        # Another study's file with the same MD5 neither blocks the submission nor is named.
+        submitted = song.submit(study, payload(study, {"d.vcf": (content, "open")}))
+        assert submitted.status_code == 200, submitted.text
+        ids[study] = object_id(submitted.json()["analysisId"], "d.vcf")
+    again = song.submit("DUP-B", payload("DUP-B", {"d.vcf": (content, "open")}))
+    assert_song_error(again, 409, "info.already.exists")
+    assert ids["DUP-B"] in again.json()["message"]
+    assert ids["DUP-A"] not in again.json()["message"]
+
+
 def test_schemas_are_seeded(song: SongClient) -> None:
     listing = song.http.get("/schemas", params={"hideSchema": "true"}).json()
     names = {item["name"] for item in listing["resultSet"]}
