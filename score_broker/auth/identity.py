@@ -49,5 +49,11 @@ class ScopeRule:
         wanted = self._norm(f"{self.prefix}{study_id}{self.suffix}")
         return wanted in {self._norm(s) for s in identity.scopes}
 
+    def has_study_exactly(self, identity: Identity | None, study_id: str) -> bool:
+        """Whether a scope names the study exactly as it is spelled (case included)."""
+        if identity is None:
+            return False
+        return f"{self.prefix}{study_id}{self.suffix}" in identity.scopes
+
     def allows(self, identity: Identity | None, study_id: str) -> bool:
         return self.has_system(identity) or self.has_study(identity, study_id)
