@@ -6,6 +6,7 @@ import itertools
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 from jsonschema import Draft7Validator, ValidationError
@@ -71,6 +72,11 @@ def _file_json(row: sqlite3.Row) -> dict[str, Any]:
     return wire
 
 
+def _same_ignoring_case(study_ids: Iterable[str], study_id: str) -> list[str]:
+    wanted = folded(study_id)
+    return [other for other in study_ids if folded(other) == wanted]
+
+
 def _problem(error: ValidationError) -> str:
     """A schema problem in one line, long values cut short."""
     message = error.message
@@ -133,8 +139,7 @@ class SongService:
 
     def studies_ignoring_case(self, study_id: str) -> list[str]:
         """The studies whose id equals `study_id` ignoring case, as Score compares scopes."""
-        wanted = folded(study_id)
-        return [sid for sid in self.list_studies() if folded(sid) == wanted]
+        return _same_ignoring_case(self.list_studies(), study_id)
 
     def create_study(self, study_id: str, raw_body: bytes) -> dict[str, str]:
         """Song's create-study; refused if a study's id equals this one ignoring case."""
@@ -173,23 +178,24 @@ class SongService:
     def _refuse_existing(db: sqlite3.Connection, study_id: str) -> None:
         """Score compares study scopes ignoring case, so ids differing only in case would share
         them: such a study is refused as existing."""
-        wanted = folded(study_id)
-        for (existing,) in db.execute("SELECT id FROM study"):
-            if existing == study_id:
-                raise SongError(
-                    "study.already.exists",
-                    409,
-                    f"The studyId '{shown(study_id)}' already exists",
-                    "StudyService",
-                )
-            if folded(existing) == wanted:
-                raise SongError(
-                    "study.already.exists",
-                    409,
-                    f"The study '{shown(existing)}' already exists and differs from "
-                    f"'{shown(study_id)}' only in case; use '{shown(existing)}'",
-                    "StudyService",
-                )
+        existing = _same_ignoring_case(
+            (sid for (sid,) in db.execute("SELECT id FROM study")), study_id
+        )
+        if study_id in existing:
+            raise SongError(
+                "study.already.exists",
+                409,
+                f"The studyId '{shown(study_id)}' already exists",
+                "StudyService",
+            )
+        if existing:
+            raise SongError(
+                "study.already.exists",
+                409,
+                f"The study '{shown(existing[0])}' already exists and differs from "
+                f"'{shown(study_id)}' only in case; use '{shown(existing[0])}'",
+                "StudyService",
+            )
 
     # -- submit ------------------------------------------------------------------------------
 
