@@ -5,19 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import BrokerFactory
 from tests.support.broker import BrokerProcess
 from tests.support.score_client import ScoreClient
-from tests.support.song import SongClient, object_id, payload
-
-SONG_ERROR_KEYS = {
-    "errorId", "httpStatusCode", "httpStatusName", "requestUrl", "datetime", "timestamp",
-    "message", "debugMessage", "stackTrace",
-}  # fmt: skip
+from tests.support.song import SongClient, assert_song_error, object_id, payload
 
 
 @pytest.fixture
@@ -36,15 +30,6 @@ def song(secure_broker: BrokerProcess, admin_key: str) -> Iterator[SongClient]:
     client = SongClient(f"{secure_broker.url}/song", admin_key)
     yield client
     client.close()
-
-
-def assert_song_error(response: Any, status: int, error_id: str) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == SONG_ERROR_KEYS
-    assert body["errorId"] == error_id
-    assert body["httpStatusCode"] == status
-    assert body["message"].startswith("[")
 
 
 def test_study_submit_upload_publish_cycle(

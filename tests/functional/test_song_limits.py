@@ -20,10 +20,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.functional.test_embedded_song import assert_song_error
 from tests.support.broker import BrokerProcess
 from tests.support.score_client import ScoreClient
-from tests.support.song import SongClient, payload, register
+from tests.support.song import SongClient, assert_song_error, payload, register
 
 STUDY = "LIMITS"
 

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.functional.test_embedded_song import SONG_ERROR_KEYS
 from tests.support.broker import BrokerProcess
+from tests.support.song import SONG_ERROR_KEYS
 
 STUDY = "PROPERTIES"
 FILE_FIELDS = ("fileName", "fileSize", "fileMd5sum", "fileAccess", "fileType", "dataType")
