@@ -19,10 +19,10 @@ from score_broker.song.errors import SongError, shown
 INT64 = range(-(2**63), 2**63)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
-Path = tuple[Any, ...] | None  # (parent path, key): built cheaply, spelled out only on error
+KeyPath = tuple[Any, ...] | None  # (parent path, key): built cheaply, spelled out only on error
 
 
-def _spelled(path: Path) -> str:
+def _spelled(path: KeyPath) -> str:
     keys: list[str] = []
     while path is not None:
         path, key = path
@@ -30,7 +30,7 @@ def _spelled(path: Path) -> str:
     return "/".join(reversed(keys)) or "the body"
 
 
-def _violation(path: Path, text: str) -> SongError:
+def _violation(path: KeyPath, text: str) -> SongError:
     return SongError(
         "schema.violation", 400, f"{shown(_spelled(path))}: {text}", "ValidationService"
     )
@@ -53,7 +53,7 @@ def _parse(body: bytes, limits: LimitSettings) -> Any:
         ) from None
 
 
-def _too_deep(path: Path, limits: LimitSettings) -> SongError:
+def _too_deep(path: KeyPath, limits: LimitSettings) -> SongError:
     return _violation(
         path,
         f"the JSON nests deeper than {limits.max_json_depth} levels ([limits] max_json_depth); "
@@ -61,7 +61,7 @@ def _too_deep(path: Path, limits: LimitSettings) -> SongError:
     )
 
 
-def _check_text(text: str, path: Path, limits: LimitSettings) -> None:
+def _check_text(text: str, path: KeyPath, limits: LimitSettings) -> None:
     if len(text) > limits.max_string_length:
         raise _violation(
             path,
@@ -76,7 +76,7 @@ def _check_text(text: str, path: Path, limits: LimitSettings) -> None:
         )
 
 
-def _check_number(number: int | float, path: Path) -> None:
+def _check_number(number: int | float, path: KeyPath) -> None:
     if isinstance(number, float):
         if not math.isfinite(number):
             raise _violation(path, "the number is too large for a 64-bit float; send a smaller one")
@@ -88,7 +88,7 @@ def _check_number(number: int | float, path: Path) -> None:
 
 def check_values(value: Any, limits: LimitSettings) -> None:
     """Raises schema.violation (400) at the first value beyond the limits or not storable."""
-    stack: list[tuple[Any, int, Path]] = [(value, 1, None)]
+    stack: list[tuple[Any, int, KeyPath]] = [(value, 1, None)]
     while stack:
         item, depth, path = stack.pop()
         if isinstance(item, dict | list):
