@@ -109,7 +109,8 @@ def build_services(settings: Settings, store: ObjectStore | None = None) -> Serv
         check: StorageCheck = InProcessCheck(uploads, downloads)
         if settings.song.score_url:
             check = HttpCheck(settings.song.score_url, settings.song.score_token)
-        song = SongService(SongDatabase(settings.data_directory / SONG_FILE), check)
+        database = SongDatabase(settings.data_directory / SONG_FILE)
+        song = SongService(database, check, settings.limits)
         metadata = EmbeddedSong(song)
     elif settings.song.url != "none":
         metadata = RemoteSong(settings.song.url, settings.song.timeout, settings.song.retries)
@@ -159,6 +160,7 @@ def ensure_admin_key(settings: Settings, keys: KeyStore) -> Path | None:
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """The broker's ASGI application; builds the services unless they are given."""
     from score_broker.api import dataplane, download, service_info, song, upload
+    from score_broker.api.body_limit import BodyLimitMiddleware
     from score_broker.api.errors import CatchAllMiddleware, install_error_handlers
     from score_broker.api.trailing_slash import TrailingSlashMiddleware
 
@@ -190,6 +192,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         app.router.routes.extend(dataplane.routes)
     app.router.redirect_slashes = False
     app.add_middleware(TrailingSlashMiddleware, routes=app.router.routes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
     app.add_middleware(CatchAllMiddleware)
     if settings.server.access_log:
         app.add_middleware(AccessLogMiddleware)

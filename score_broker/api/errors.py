@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,6 +27,7 @@ from score_broker.errors import (
     Unauthorized,
 )
 from score_broker.song.errors import SongError
+from score_broker.song.wire import wire_json
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,17 @@ STATUS_OF: list[tuple[type[BrokerError], int]] = [
     (StorageUnavailable, 503),
     (ObjectExists, 500),
 ]
+
+
+class SongJSONResponse(JSONResponse):
+    """Song's JSON answers and errors, written even when a stored value is not valid Unicode."""
+
+    def render(self, content: Any) -> bytes:
+        return wire_json(content)
+
+
+#: Song errorIds for HTTP-level refusals; Song itself has none for an oversized body.
+SONG_ERROR_IDS = {413: "payload.too.large"}
 
 
 def error_response(request: Request, status: int, message: str) -> JSONResponse:
@@ -64,7 +77,7 @@ def _is_song(request: Request) -> bool:
 
 
 def _song_response(request: Request, error: SongError) -> JSONResponse:
-    return JSONResponse(error.body(str(request.url)), status_code=error.status)
+    return SongJSONResponse(error.body(str(request.url)), status_code=error.status)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -100,10 +113,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        if _is_song(request):
-            song = SongError("unknown.error", error.status_code, str(error.detail))
-            return _song_response(request, song)
-        return error_response(request, error.status_code, str(error.detail))
+        return http_error_response(request, error)
+
+
+def http_error_response(request: Request, error: StarletteHTTPException) -> JSONResponse:
+    """An HTTP-level refusal, in Song's shape under /song and Score's elsewhere."""
+    if _is_song(request):
+        error_id = SONG_ERROR_IDS.get(error.status_code, "unknown.error")
+        return _song_response(request, SongError(error_id, error.status_code, str(error.detail)))
+    return error_response(request, error.status_code, str(error.detail))
 
 
 class CatchAllMiddleware:

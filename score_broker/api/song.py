@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 
 from score_broker.api.deps import ServicesDep
+from score_broker.api.errors import SongJSONResponse
 from score_broker.auth.identity import Identity
 from score_broker.errors import Unauthorized
 from score_broker.song.entities import ENTITY_FILTERS
 from score_broker.song.errors import SongError
 from score_broker.song.service import SongService
 
-router = APIRouter(prefix="/song", tags=["song"])
+# Answers that echo stored values are written by SongJSONResponse in the worker thread, not
+# through FastAPI's recursive encoder: it is faster, and a stored value cannot make it fail.
+router = APIRouter(prefix="/song", tags=["song"], default_response_class=SongJSONResponse)
 PAGE_PARAMETERS = {"page", "size", "fields"}
 
 
@@ -39,13 +42,6 @@ def song_identity(request: Request, svc: ServicesDep) -> Identity | None:
 IdentityDep = Annotated[Identity | None, Depends(song_identity)]
 
 
-async def _json_body(request: Request) -> Any:
-    try:
-        return json.loads(await request.body())
-    except ValueError as error:
-        raise SongError("payload.parsing", 422, f"The body is not valid JSON: {error}") from error
-
-
 @router.get("/isAlive")
 def is_alive() -> bool:
     return True
@@ -56,9 +52,9 @@ def all_studies(song: SongDep) -> list[str]:
     return song.list_studies()
 
 
-@router.get("/studies/{study_id}")
-def get_study(study_id: str, song: SongDep) -> dict[str, Any]:
-    return song.get_study(study_id)
+@router.get("/studies/{study_id}", response_model=None)
+def get_study(study_id: str, song: SongDep) -> Response:
+    return SongJSONResponse(song.get_study(study_id))
 
 
 @router.post("/studies/{study_id}/")
@@ -67,7 +63,7 @@ async def create_study(
     study_id: str, request: Request, svc: ServicesDep, song: SongDep, identity: IdentityDep
 ) -> dict[str, str]:
     svc.song_access.check_write(identity, study_id)
-    body = await _json_body(request)
+    body = await request.body()
     return await anyio.to_thread.run_sync(song.create_study, study_id, body)
 
 
@@ -81,43 +77,45 @@ async def submit(
     allow_duplicates: Annotated[bool, Query(alias="allowDuplicates")] = False,
 ) -> dict[str, str]:
     svc.song_access.check_write(identity, study_id)
-    payload = await _json_body(request)
-    return await anyio.to_thread.run_sync(song.submit, study_id, payload, allow_duplicates)
+    body = await request.body()
+    return await anyio.to_thread.run_sync(song.submit, study_id, body, allow_duplicates)
 
 
-@router.get("/studies/{study_id}/analysis")
+@router.get("/studies/{study_id}/analysis", response_model=None)
 def list_analyses(
     study_id: str,
     song: SongDep,
     analysis_states: Annotated[str, Query(alias="analysisStates")] = "PUBLISHED",
-) -> list[dict[str, Any]]:
-    return song.list_analyses(study_id, analysis_states)
+) -> Response:
+    return SongJSONResponse(song.list_analyses(study_id, analysis_states))
 
 
-@router.get("/studies/{study_id}/analysis/paginated")
+@router.get("/studies/{study_id}/analysis/paginated", response_model=None)
 def paginated_analyses(
     study_id: str,
     song: SongDep,
     analysis_states: Annotated[str, Query(alias="analysisStates")] = "PUBLISHED",
     limit: Annotated[int, Query(ge=0)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> Response:
     analyses = song.list_analyses(study_id, analysis_states, limit, offset)
-    return {
-        "analyses": analyses,
-        "totalAnalyses": song.count_analyses(study_id, analysis_states),
-        "currentTotalAnalyses": len(analyses),
-    }
+    return SongJSONResponse(
+        {
+            "analyses": analyses,
+            "totalAnalyses": song.count_analyses(study_id, analysis_states),
+            "currentTotalAnalyses": len(analyses),
+        }
+    )
 
 
-@router.get("/studies/{study_id}/analysis/{analysis_id}")
-def get_analysis(study_id: str, analysis_id: str, song: SongDep) -> dict[str, Any]:
-    return song.get_analysis(study_id, analysis_id)
+@router.get("/studies/{study_id}/analysis/{analysis_id}", response_model=None)
+def get_analysis(study_id: str, analysis_id: str, song: SongDep) -> Response:
+    return SongJSONResponse(song.get_analysis(study_id, analysis_id))
 
 
-@router.get("/studies/{study_id}/analysis/{analysis_id}/files")
-def analysis_files(study_id: str, analysis_id: str, song: SongDep) -> list[dict[str, Any]]:
-    return song.analysis_files(study_id, analysis_id)
+@router.get("/studies/{study_id}/analysis/{analysis_id}/files", response_model=None)
+def analysis_files(study_id: str, analysis_id: str, song: SongDep) -> Response:
+    return SongJSONResponse(song.analysis_files(study_id, analysis_id))
 
 
 @router.put("/studies/{study_id}/analysis/publish/{analysis_id}")
@@ -149,9 +147,9 @@ def suppress(
     return song.suppress(study_id, analysis_id)
 
 
-@router.get("/studies/{study_id}/files/{object_id}")
-def get_file(study_id: str, object_id: str, song: SongDep) -> dict[str, Any]:
-    return song.get_file(study_id, object_id)
+@router.get("/studies/{study_id}/files/{object_id}", response_model=None)
+def get_file(study_id: str, object_id: str, song: SongDep) -> Response:
+    return SongJSONResponse(song.get_file(study_id, object_id))
 
 
 @router.get("/entities/{object_id}")

@@ -13,6 +13,11 @@ def looks_like_api_key(token: str) -> bool:
     return bool(_UUID.match(token))
 
 
+def folded(text: str) -> str:
+    """Text as Score compares scopes and study ids: ignoring case."""
+    return text.lower()
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     """An authenticated caller: a subject for logs and the scopes its token grants."""
@@ -31,7 +36,7 @@ class ScopeRule:
     case_sensitive: bool = False
 
     def _norm(self, scope: str) -> str:
-        return scope if self.case_sensitive else scope.lower()
+        return scope if self.case_sensitive else folded(scope)
 
     def has_system(self, identity: Identity | None) -> bool:
         if identity is None:
@@ -43,6 +48,12 @@ class ScopeRule:
             return False
         wanted = self._norm(f"{self.prefix}{study_id}{self.suffix}")
         return wanted in {self._norm(s) for s in identity.scopes}
+
+    def has_study_exactly(self, identity: Identity | None, study_id: str) -> bool:
+        """Whether a scope names the study exactly as it is spelled (case included)."""
+        if identity is None:
+            return False
+        return f"{self.prefix}{study_id}{self.suffix}" in identity.scopes
 
     def allows(self, identity: Identity | None, study_id: str) -> bool:
         return self.has_system(identity) or self.has_study(identity, study_id)

@@ -19,3 +19,7 @@ class Metadata(Protocol):
     def analysis_state(self, study_id: str, analysis_id: str) -> str:
         """PUBLISHED, UNPUBLISHED or SUPPRESSED; NotFound if Song does not know the analysis."""
         ...
+
+    def unique_ignoring_case(self, study_id: str) -> bool:
+        """Whether no other study's id equals `study_id` ignoring case."""
+        ...

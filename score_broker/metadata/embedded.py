@@ -24,3 +24,6 @@ class EmbeddedSong:
         if state is None:
             raise NotFound(f"Analysis {analysis_id} of study {study_id} is not registered in Song.")
         return state
+
+    def unique_ignoring_case(self, study_id: str) -> bool:
+        return len(self.song.studies_ignoring_case(study_id)) <= 1

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import httpx
 
+from score_broker.auth.identity import folded
 from score_broker.errors import MetadataUnavailable, NotFound
 from score_broker.metadata.entity import Entity
 
@@ -27,8 +28,9 @@ class RemoteSong:
     def close(self) -> None:
         self._http.close()
 
-    def _get(self, path: str, what: str) -> dict[str, Any] | None:
-        """The JSON at `path`; None on 404 (and 400, as Score reads it); 503 on anything else."""
+    def _get(self, path: str, what: str, kind: type = dict) -> Any:
+        """The JSON at `path` (a `kind`); None on 404 (and 400, as Score reads it); 503 on
+        anything else."""
         for attempt in range(self.retries + 1):
             try:
                 response = self._http.get(path)
@@ -42,7 +44,7 @@ class RemoteSong:
                         body = response.json()
                     except ValueError:
                         body = None
-                    if isinstance(body, dict):
+                    if isinstance(body, kind):
                         return body
                     raise MetadataUnavailable(f"Song answered {what} with something not JSON.")
                 problem = f"Song answered {what} with HTTP {response.status_code}"
@@ -74,3 +76,7 @@ class RemoteSong:
         if not isinstance(state, str):
             raise MetadataUnavailable(f"Could not parse 'analysisState' of analysis {analysis_id}.")
         return state
+
+    def unique_ignoring_case(self, study_id: str) -> bool:
+        studies = self._get("/studies/all", "the list of studies", list) or []
+        return sum(folded(str(other)) == folded(study_id) for other in studies) <= 1

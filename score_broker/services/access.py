@@ -32,6 +32,15 @@ class AccessControl:
     def _entity(self, object_id: str) -> Entity | None:
         return self.metadata.entity(object_id) if self.metadata is not None else None
 
+    def _has_study(self, rule: ScopeRule, identity: Identity | None, study_id: str) -> bool:
+        """The study's scope as Score compares it, ignoring case, but only while no other study
+        differs from this one only in case: then just the exact spelling counts."""
+        if rule.has_study_exactly(identity, study_id):
+            return True
+        if not rule.has_study(identity, study_id):
+            return False
+        return self.metadata is None or self.metadata.unique_ignoring_case(study_id)
+
     def _state(self, entity: Entity) -> str:
         assert self.metadata is not None
         return self.metadata.analysis_state(entity.project_code, entity.gnos_id)
@@ -47,7 +56,9 @@ class AccessControl:
                 )
             if not self.upload_rule.has_system(identity):
                 entity = self._entity(object_id)
-                if entity is None or not self.upload_rule.has_study(identity, entity.project_code):
+                if entity is None or not self._has_study(
+                    self.upload_rule, identity, entity.project_code
+                ):
                     raise Forbidden(UPLOAD_DENIED)
         # Starting and finalizing both need an UNPUBLISHED analysis, so a published object's
         # bytes cannot be replaced by an upload begun before it was published.
@@ -76,7 +87,7 @@ class AccessControl:
                         "A token is required to download a controlled-access file; "
                         "send 'Authorization: Bearer <token>'."
                     )
-                if not self.download_rule.has_study(identity, entity.project_code):
+                if not self._has_study(self.download_rule, identity, entity.project_code):
                     raise Forbidden(DOWNLOAD_DENIED)
             elif access != "open":
                 raise InvalidRequest(

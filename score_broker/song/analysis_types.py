@@ -7,7 +7,7 @@ import sqlite3
 from typing import Any
 
 from score_broker.song.database import SongDatabase
-from score_broker.song.errors import SongError, malformed
+from score_broker.song.errors import SongError, malformed, shown
 from score_broker.song.schemas import render
 
 
@@ -44,8 +44,8 @@ class AnalysisTypes:
             raise SongError(
                 "analysis.type.not.found",
                 404,
-                f"The analysisType '{name}'"
-                + (f" version {version}" if version else "")
+                f"The analysisType '{shown(name)}'"
+                + (f" version {shown(version)}" if version else "")
                 + " was not found",
                 "AnalysisTypeService",
             )
@@ -90,7 +90,7 @@ class AnalysisTypes:
             raise SongError(
                 "analysis.type.not.found",
                 404,
-                f"The analysisType '{name}' was not found",
+                f"The analysisType '{shown(name)}' was not found",
                 "AnalysisTypeService",
             )
         latest = rows[-1]
@@ -98,7 +98,7 @@ class AnalysisTypes:
             raise SongError(
                 "analysis.type.incorrect.version",
                 409,
-                f"The analysisType '{name}' version {version} is not the latest "
+                f"The analysisType '{shown(name)}' version {shown(version)} is not the latest "
                 f"({latest['version']})",
                 "AnalysisTypeService",
             )

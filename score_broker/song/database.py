@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from score_broker.song.schemas import SEEDED_TYPES
+
+log = logging.getLogger(__name__)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS study (
@@ -46,6 +49,18 @@ CREATE INDEX IF NOT EXISTS file_analysis ON file (analysis_id);
 def now_text() -> str:
     """Song's dates: ISO-8601 local date-time without a zone."""
     return datetime.now().isoformat(timespec="microseconds")
+
+
+def stored_json(text: str | None) -> Any:
+    """A JSON column's value; None if it cannot be decoded (an older broker stored values nested
+    deeper than Python decodes), so one bad value never makes a read fail."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as error:
+        log.warning("a stored JSON value cannot be read and is served as null: %s", error)
+        return None
 
 
 class SongDatabase:

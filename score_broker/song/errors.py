@@ -7,6 +7,16 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+SHOWN_LENGTH = 80
+
+
+def shown(value: object) -> str:
+    """A value as a message echoes it: at most 80 characters, lone surrogates escaped."""
+    text = str(value)
+    if len(text) > SHOWN_LENGTH:
+        text = text[:SHOWN_LENGTH] + "…"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
 
 class SongError(Exception):
     """A Song business error: an errorId such as `analysis.id.not.found` and its HTTP status."""
@@ -36,7 +46,10 @@ class SongError(Exception):
 
 def study_not_found(study_id: str) -> SongError:
     return SongError(
-        "study.id.does.not.exist", 404, f"The studyId '{study_id}' does not exist", "StudyService"
+        "study.id.does.not.exist",
+        404,
+        f"The studyId '{shown(study_id)}' does not exist",
+        "StudyService",
     )
 
 
@@ -44,7 +57,7 @@ def analysis_not_found(analysis_id: str) -> SongError:
     return SongError(
         "analysis.id.not.found",
         404,
-        f"The analysisId '{analysis_id}' was not found",
+        f"The analysisId '{shown(analysis_id)}' was not found",
         "AnalysisService",
     )
 
@@ -57,6 +70,6 @@ def not_related(what: str, identifier: str, study_id: str, context: str) -> Song
     return SongError(
         "entity.not.related.to.study",
         400,
-        f"The {what} '{identifier}' is not related to the studyId '{study_id}'",
+        f"The {what} '{shown(identifier)}' is not related to the studyId '{shown(study_id)}'",
         context,
     )

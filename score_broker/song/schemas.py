@@ -16,7 +16,7 @@ FILE_SCHEMA: dict[str, Any] = {
     "required": ["fileName", "fileSize", "fileMd5sum", "fileAccess", "fileType", "dataType"],
     "properties": {
         "fileName": {"type": "string", "pattern": r"^[A-Za-z0-9_\.\-\[\]\(\)]+$"},
-        "fileSize": {"type": "integer", "maximum": 2**63 - 1},
+        "fileSize": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
         "fileMd5sum": {"type": "string", "pattern": "^[a-fA-F0-9]{32}$"},
         "fileAccess": {"type": "string", "enum": ["open", "controlled"]},
         "fileType": {"type": "string"},

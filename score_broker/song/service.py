@@ -2,28 +2,47 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
-from jsonschema import Draft7Validator
+from jsonschema import Draft7Validator, ValidationError
 
+from score_broker.auth.identity import folded
+from score_broker.config import LimitSettings
 from score_broker.song.analysis_types import AnalysisTypes
-from score_broker.song.database import SongDatabase, now_text
+from score_broker.song.database import SongDatabase, now_text, stored_json
 from score_broker.song.entities import LegacyEntities
 from score_broker.song.errors import (
     SongError,
     analysis_not_found,
     malformed,
     not_related,
+    shown,
     study_not_found,
 )
+from score_broker.song.payload import read_json, read_submission
 from score_broker.song.schemas import render
 from score_broker.song.storage_check import StorageCheck
 
 STATES = ("PUBLISHED", "UNPUBLISHED", "SUPPRESSED")
 STUDY_FIELDS = ("name", "organization", "description", "info")
+REPORTED_PROBLEMS = 10
+FILE_COLUMNS = (
+    "fileName",
+    "fileSize",
+    "fileMd5sum",
+    "fileAccess",
+    "fileType",
+    "dataType",
+    "info",
+    "objectId",
+    "analysisId",
+    "studyId",
+)
 
 
 def object_id_for(analysis_id: str, file_name: str) -> str:
@@ -47,10 +66,24 @@ def _file_json(row: sqlite3.Row) -> dict[str, Any]:
         "fileAccess": row["access"],
         "dataType": row["data_type"],
     }
-    info = json.loads(row["info"]) if row["info"] else {}
+    info = stored_json(row["info"])
     if info:
         wire["info"] = info
     return wire
+
+
+def _same_ignoring_case(study_ids: Iterable[str], study_id: str) -> list[str]:
+    wanted = folded(study_id)
+    return [other for other in study_ids if folded(other) == wanted]
+
+
+def _problem(error: ValidationError) -> str:
+    """A schema problem in one line, long values cut short."""
+    message = error.message
+    instance = repr(error.instance)
+    if len(instance) > 80:
+        message = message.replace(instance, shown(instance))
+    return f"{shown('/'.join(map(str, error.path)) or 'payload')}: {message}"
 
 
 def _with_ids(study_id: str, sample: dict[str, Any]) -> dict[str, Any]:
@@ -75,9 +108,12 @@ def _with_ids(study_id: str, sample: dict[str, Any]) -> dict[str, Any]:
 class SongService:
     """What the embedded Song does; every failure is a SongError with Song's errorId."""
 
-    def __init__(self, database: SongDatabase, storage: StorageCheck) -> None:
+    def __init__(
+        self, database: SongDatabase, storage: StorageCheck, limits: LimitSettings | None = None
+    ) -> None:
         self.db = database
         self.storage = storage
+        self.limits = limits or LimitSettings()
         self.entities = LegacyEntities(database)
         self.types = AnalysisTypes(database)
 
@@ -96,20 +132,26 @@ class SongService:
         row = self._study_row(study_id)
         wire: dict[str, Any] = {"studyId": row["id"]}
         for name in STUDY_FIELDS:
-            value = json.loads(row[name]) if name == "info" and row[name] else row[name]
+            value = stored_json(row[name]) if name == "info" else row[name]
             if value:
                 wire[name] = value
         return wire
 
-    def create_study(self, study_id: str, body: Any) -> dict[str, str]:
+    def studies_ignoring_case(self, study_id: str) -> list[str]:
+        """The studies whose id equals `study_id` ignoring case, as Score compares scopes."""
+        return _same_ignoring_case(self.list_studies(), study_id)
+
+    def create_study(self, study_id: str, raw_body: bytes) -> dict[str, str]:
+        """Song's create-study; refused if a study's id equals this one ignoring case."""
+        body = read_json(raw_body, self.limits)
         if not isinstance(body, dict):
             raise SongError("payload.parsing", 422, "The study must be a JSON object")
         if body.get("studyId") != study_id:
             raise SongError(
                 "study.id.mismatch",
                 409,
-                f"The studyId in the URL '{study_id}' does not match the body's "
-                f"'{body.get('studyId')}'",
+                f"The studyId in the URL '{shown(study_id)}' does not match the body's "
+                f"'{shown(body.get('studyId'))}'; send the same id in both",
                 "StudyController",
             )
         info = body.get("info")
@@ -125,23 +167,42 @@ class SongService:
             for name in STUDY_FIELDS
         ]
         with self.db.transaction() as db:
-            if db.execute("SELECT 1 FROM study WHERE id = ?", (study_id,)).fetchone():
-                raise SongError(
-                    "study.already.exists",
-                    409,
-                    f"The studyId '{study_id}' already exists",
-                    "StudyService",
-                )
+            self._refuse_existing(db, study_id)
             db.execute(
                 "INSERT INTO study (id, name, organization, description, info) VALUES (?,?,?,?,?)",
                 (study_id, *values),
             )
         return {"message": f"Successfully created study '{study_id}'"}
 
+    @staticmethod
+    def _refuse_existing(db: sqlite3.Connection, study_id: str) -> None:
+        """Score compares study scopes ignoring case, so ids differing only in case would share
+        them: such a study is refused as existing."""
+        existing = _same_ignoring_case(
+            (sid for (sid,) in db.execute("SELECT id FROM study")), study_id
+        )
+        if study_id in existing:
+            raise SongError(
+                "study.already.exists",
+                409,
+                f"The studyId '{shown(study_id)}' already exists",
+                "StudyService",
+            )
+        if existing:
+            raise SongError(
+                "study.already.exists",
+                409,
+                f"The study '{shown(existing[0])}' already exists and differs from "
+                f"'{shown(study_id)}' only in case; use '{shown(existing[0])}'",
+                "StudyService",
+            )
+
     # -- submit ------------------------------------------------------------------------------
 
-    def submit(self, study_id: str, payload: Any, allow_duplicates: bool) -> dict[str, str]:
+    def submit(self, study_id: str, body: bytes, allow_duplicates: bool) -> dict[str, str]:
+        """Song's submit: the payload checked against [limits] and its schema, then stored."""
         self._study_row(study_id)
+        payload = read_submission(body, self.limits)
         if not isinstance(payload, dict):
             raise SongError("payload.parsing", 422, "The payload must be a JSON object")
         if not payload.get("studyId"):
@@ -150,15 +211,14 @@ class SongService:
             raise SongError(
                 "study.id.mismatch",
                 409,
-                f"The payload's studyId '{payload['studyId']}' does not match '{study_id}'",
+                f"The payload's studyId '{shown(payload['studyId'])}' does not match "
+                f"'{shown(study_id)}'; send the same id in both",
             )
         schema_row = self.types.resolve(payload.get("analysisType"))
         validator = Draft7Validator(render(json.loads(schema_row["schema"])))
-        problems = sorted(validator.iter_errors(payload), key=lambda e: list(e.path))
+        problems = list(itertools.islice(validator.iter_errors(payload), REPORTED_PROBLEMS))
         if problems:
-            text = "; ".join(
-                f"{'/'.join(map(str, p.path)) or 'payload'}: {p.message}" for p in problems[:10]
-            )
+            text = "; ".join(_problem(p) for p in problems)
             raise SongError("schema.violation", 400, text, "ValidationService")
         files = payload["files"]
         names = [f["fileName"] for f in files]
@@ -170,7 +230,7 @@ class SongService:
                 raise SongError(
                     "schema.violation",
                     400,
-                    f"{file['fileName']} name is not supported, supported formats are "
+                    f"{shown(file['fileName'])} name is not supported, supported formats are "
                     f"{', '.join(file_types)}",
                     "ValidationService",
                 )
@@ -181,43 +241,14 @@ class SongService:
         created = now_text()
         with self.db.transaction() as db:
             if not allow_duplicates:
-                md5s = [f["fileMd5sum"] for f in files]
-                marks = ",".join("?" * len(md5s))
-                duplicate = db.execute(
-                    f"SELECT id, md5 FROM file WHERE md5 IN ({marks}) LIMIT 1",  # noqa: S608
-                    md5s,
-                ).fetchone()
-                if duplicate:
-                    raise SongError(
-                        "info.already.exists",
-                        409,
-                        f"File already exist: a file with md5 {duplicate['md5']} is registered "
-                        f"as {duplicate['id']} (submit with allowDuplicates=true to allow it)",
-                        "AnalysisService",
-                    )
+                self._refuse_duplicates(db, study_id, [f["fileMd5sum"] for f in files])
             db.execute(
                 "INSERT INTO analysis (id, study_id, state, schema_id, data, created_at, "
                 "updated_at) VALUES (?, ?, 'UNPUBLISHED', ?, ?, ?, ?)",
                 (analysis_id, study_id, schema_row["id"], json.dumps(data), created, created),
             )
             for position, file in enumerate(files):
-                info = {
-                    k: v
-                    for k, v in file.items()
-                    if k
-                    not in (
-                        "fileName",
-                        "fileSize",
-                        "fileMd5sum",
-                        "fileAccess",
-                        "fileType",
-                        "dataType",
-                        "info",
-                        "objectId",
-                        "analysisId",
-                        "studyId",
-                    )
-                }
+                info = {k: v for k, v in file.items() if k not in FILE_COLUMNS}
                 info.update(file.get("info") or {})
                 db.execute(
                     "INSERT INTO file (id, analysis_id, study_id, name, size, md5, type, access, "
@@ -237,6 +268,26 @@ class SongService:
                     ),
                 )
         return {"analysisId": analysis_id, "status": "OK"}
+
+    @staticmethod
+    def _refuse_duplicates(db: sqlite3.Connection, study_id: str, md5s: list[str]) -> None:
+        """Song's duplicate guard (`info.already.exists`), kept to the study: Song looks at every
+        study but names no file; here the file named is always one the submitter's study holds,
+        so another study's files are neither revealed nor able to block a submission."""
+        marks = ",".join("?" * len(md5s))
+        duplicate = db.execute(
+            f"SELECT id, md5 FROM file WHERE study_id = ? AND md5 IN ({marks}) "  # noqa: S608
+            "ORDER BY id LIMIT 1",
+            (study_id, *md5s),
+        ).fetchone()
+        if duplicate:
+            raise SongError(
+                "info.already.exists",
+                409,
+                f"File already exist: the file {duplicate['id']} of this study has md5 "
+                f"{duplicate['md5']}; submit with allowDuplicates=true to register it again",
+                "AnalysisService",
+            )
 
     # -- analyses ------------------------------------------------------------------------------
 
@@ -259,7 +310,8 @@ class SongService:
             "SELECT * FROM analysis_state_change WHERE analysis_id = ? ORDER BY id", (row["id"],)
         )
         published = [h["updated_at"] for h in history if h["updated_state"] == "PUBLISHED"]
-        data = json.loads(row["data"])
+        data = stored_json(row["data"])
+        data = data if isinstance(data, dict) else {}
         wire: dict[str, Any] = {
             "analysisId": row["id"],
             "studyId": row["study_id"],
@@ -276,8 +328,8 @@ class SongService:
                 }
                 for h in history
             ],
-            "analysisType": data.pop("analysisType"),
-            "samples": data.pop("samples"),
+            "analysisType": data.pop("analysisType", None),
+            "samples": data.pop("samples", []),
             "files": [_file_json(f) for f in self._files(row["id"])],
         }
         wire.update(data)
@@ -299,7 +351,7 @@ class SongService:
         states = [s.strip() for s in states_csv.split(",") if s.strip()]
         unknown = [s for s in states if s not in STATES]
         if unknown or not states:
-            raise malformed(f"Unknown analysis states {unknown}; use {', '.join(STATES)}")
+            raise malformed(f"Unknown analysis states {shown(unknown)}; use {', '.join(STATES)}")
         return states
 
     def list_analyses(

@@ -7,6 +7,7 @@ must leave the store and Song exactly as they were.
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.support.broker import BrokerProcess
 from tests.support.score_client import ScoreClient
-from tests.support.song import SongClient, object_id, payload
+from tests.support.song import SongClient, object_id, payload, register
 
 STUDY = "TEST-CA"
 
@@ -277,3 +278,54 @@ def test_song_writes_are_guarded(world: World, operation: str, who: str, status:
     assert song.analysis(STUDY, world.published).json() == before
     assert song.http.get("/studies/NEW-STUDY").status_code == 404
     song.close()
+
+
+def test_a_study_scope_never_reaches_a_study_differing_only_in_case(tmp_path: Path) -> None:
+    config = {
+        "server": {"data_directory": str(tmp_path / "data")},
+        "storage": {"backend": "local", "local": {"directory": str(tmp_path / "store")}},
+        "song": {"url": "embedded"},
+        "auth": {"enabled": True},
+    }
+    broker = BrokerProcess(config, tmp_path).start()
+    try:
+        config_file = tmp_path / f"broker-{broker.port}.toml"
+        admin = (tmp_path / "data" / "admin-key").read_text().strip()
+        song = SongClient(f"{broker.url}/song", admin)
+        assert song.create_study("CASE").status_code == 200
+        twin = song.create_study("case")
+        assert twin.status_code == 409, twin.text
+        assert twin.json()["errorId"] == "study.already.exists"
+        assert "'CASE'" in twin.json()["message"]
+        assert song.http.get("/studies/all").json() == ["CASE"]
+        # A database from before that refusal may hold both spellings.
+        with sqlite3.connect(tmp_path / "data" / "song.sqlite") as db:
+            db.execute("INSERT INTO study (id) VALUES ('case')")
+        ids = {}
+        for study in ("CASE", "case", "SOLO"):
+            song.create_study(study)
+            files = {f"{study}.bam": (os.urandom(100), "controlled")}
+            ids[study] = register(f"{broker.url}/song", study, files, admin)[f"{study}.bam"]
+            with ScoreClient(broker.url, token=admin) as client:
+                client.upload(ids[study], files[f"{study}.bam"][0])
+        song.close()
+
+        def status(token: str, study: str) -> tuple[int, int]:
+            download = httpx.get(
+                f"{broker.url}/download/{ids[study]}",
+                params={"offset": 0, "length": -1, "exclude-urls": "true"},
+                headers=headers(token),
+            )
+            upload = httpx.get(f"{broker.url}/upload/{ids[study]}", headers=headers(token))
+            return download.status_code, upload.status_code
+
+        upper = create_key(config_file, "PROGRAMDATA-CASE.READ", "PROGRAMDATA-CASE.WRITE")
+        mixed = create_key(config_file, "PROGRAMDATA-Case.READ", "PROGRAMDATA-Case.WRITE")
+        solo = create_key(config_file, "programdata-solo.read", "programdata-solo.write")
+        assert status(upper, "CASE") == (200, 200)
+        assert status(upper, "case") == (403, 403)
+        assert status(mixed, "CASE") == (403, 403)
+        assert status(mixed, "case") == (403, 403)
+        assert status(solo, "SOLO") == (200, 200)  # Score ignores case for a study of its own
+    finally:
+        broker.stop()

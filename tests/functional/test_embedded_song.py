@@ -5,19 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.conftest import BrokerFactory
 from tests.support.broker import BrokerProcess
 from tests.support.score_client import ScoreClient
-from tests.support.song import SongClient, object_id, payload
-
-SONG_ERROR_KEYS = {
-    "errorId", "httpStatusCode", "httpStatusName", "requestUrl", "datetime", "timestamp",
-    "message", "debugMessage", "stackTrace",
-}  # fmt: skip
+from tests.support.song import SongClient, assert_song_error, object_id, payload
 
 
 @pytest.fixture
@@ -36,15 +30,6 @@ def song(secure_broker: BrokerProcess, admin_key: str) -> Iterator[SongClient]:
     client = SongClient(f"{secure_broker.url}/song", admin_key)
     yield client
     client.close()
-
-
-def assert_song_error(response: Any, status: int, error_id: str) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == SONG_ERROR_KEYS
-    assert body["errorId"] == error_id
-    assert body["httpStatusCode"] == status
-    assert body["message"].startswith("[")
 
 
 def test_study_submit_upload_publish_cycle(
@@ -174,6 +159,21 @@ def test_submit_validation_and_duplicates(song: SongClient) -> None:
     assert song.submit("XYZ", good).status_code == 200
     assert_song_error(song.submit("XYZ", good), 409, "info.already.exists")
     assert song.submit("XYZ", good, allowDuplicates="true").status_code == 200
+
+
+def test_duplicate_md5s_are_checked_within_the_study(song: SongClient) -> None:
+    content = os.urandom(100)
+    ids = {}
+    for study in ("DUP-A", "DUP-B"):
+        song.create_study(study)
+        # Another study's file with the same MD5 neither blocks the submission nor is named.
+        submitted = song.submit(study, payload(study, {"d.vcf": (content, "open")}))
+        assert submitted.status_code == 200, submitted.text
+        ids[study] = object_id(submitted.json()["analysisId"], "d.vcf")
+    again = song.submit("DUP-B", payload("DUP-B", {"d.vcf": (content, "open")}))
+    assert_song_error(again, 409, "info.already.exists")
+    assert ids["DUP-B"] in again.json()["message"]
+    assert ids["DUP-A"] not in again.json()["message"]
 
 
 def test_schemas_are_seeded(song: SongClient) -> None:

@@ -9,6 +9,21 @@ from typing import Any
 
 import httpx
 
+SONG_ERROR_KEYS = {
+    "errorId", "httpStatusCode", "httpStatusName", "requestUrl", "datetime", "timestamp",
+    "message", "debugMessage", "stackTrace",
+}  # fmt: skip
+
+
+def assert_song_error(response: httpx.Response, status: int, error_id: str) -> None:
+    """`response` is a Song error: the nine keys, this errorId and status."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == SONG_ERROR_KEYS
+    assert body["errorId"] == error_id
+    assert body["httpStatusCode"] == status
+    assert body["message"].startswith("[")
+
 
 def object_id(analysis_id: str, file_name: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_OID, f"{analysis_id}:{file_name}"))

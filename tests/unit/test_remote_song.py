@@ -74,3 +74,11 @@ def test_missing_state_or_other_id_is_unavailable(song: RemoteSong) -> None:
         song.entity(OID)
     with pytest.raises(MetadataUnavailable, match="analysisState"):
         song.analysis_state("ABC", "a-1")
+
+
+@respx.mock
+def test_studies_differing_only_in_case(song: RemoteSong) -> None:
+    respx.get(f"{SONG}/studies/all").respond(json=["ABC", "abc", "XYZ"])
+    assert not song.unique_ignoring_case("abc")
+    assert not song.unique_ignoring_case("ABC")
+    assert song.unique_ignoring_case("XYZ")

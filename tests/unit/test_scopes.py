@@ -36,3 +36,11 @@ def test_jwt_scopes() -> None:
 def test_token_routing() -> None:
     assert looks_like_api_key("ad83ebde-a55c-11e7-abc4-cec278b6b50a")
     assert not looks_like_api_key("eyJhbGciOiJSUzI1NiJ9.e30.sig")
+
+
+def test_exact_study_scope() -> None:
+    rule = ScopeRule("score.READ", "PROGRAMDATA-", ".READ")
+    assert rule.has_study_exactly(who("PROGRAMDATA-ABC.READ"), "ABC")
+    assert not rule.has_study_exactly(who("PROGRAMDATA-ABC.READ"), "abc")
+    assert rule.has_study(who("PROGRAMDATA-ABC.READ"), "abc")
+    assert not rule.has_study_exactly(None, "ABC")
