@@ -14,6 +14,7 @@ from score_broker.auth.identity import Identity
 from score_broker.errors import Unauthorized
 from score_broker.song.entities import ENTITY_FILTERS
 from score_broker.song.errors import SongError
+from score_broker.song.schemas import BASE_SCHEMA
 from score_broker.song.service import SongService
 
 # Answers that echo stored values are written by SongJSONResponse in the worker thread, not
@@ -57,7 +58,20 @@ def get_study(study_id: str, song: SongDep) -> Response:
     return SongJSONResponse(song.get_study(study_id))
 
 
-@router.post("/studies/{study_id}/")
+def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
+    """The body a route reads itself, described for the OpenAPI document."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+STUDY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        name: {"type": "string"} for name in ("studyId", "name", "organization", "description")
+    },
+}
+
+
+@router.post("/studies/{study_id}/", openapi_extra=_json_body(STUDY_SCHEMA))
 @router.post("/studies/{study_id}", include_in_schema=False)
 async def create_study(
     study_id: str, request: Request, svc: ServicesDep, song: SongDep, identity: IdentityDep
@@ -67,7 +81,7 @@ async def create_study(
     return await anyio.to_thread.run_sync(song.create_study, study_id, body)
 
 
-@router.post("/submit/{study_id}")
+@router.post("/submit/{study_id}", openapi_extra=_json_body(BASE_SCHEMA))
 async def submit(
     study_id: str,
     request: Request,
