@@ -271,23 +271,28 @@ class SongService:
 
     @staticmethod
     def _refuse_duplicates(db: sqlite3.Connection, study_id: str, md5s: list[str]) -> None:
-        """Song's duplicate guard (`info.already.exists`), kept to the study: Song looks at every
-        study but names no file; here the file named is always one the submitter's study holds,
-        so another study's files are neither revealed nor able to block a submission."""
+        """Song's duplicate guard (`info.already.exists`): a file of any study with the same MD5
+        refuses the submission. Only a file of the submitter's own study is named; another
+        study's is not revealed."""
         marks = ",".join("?" * len(md5s))
         duplicate = db.execute(
-            f"SELECT id, md5 FROM file WHERE study_id = ? AND md5 IN ({marks}) "  # noqa: S608
-            "ORDER BY id LIMIT 1",
-            (study_id, *md5s),
+            f"SELECT id, md5, study_id FROM file WHERE md5 IN ({marks}) "  # noqa: S608
+            "ORDER BY study_id = ? DESC, id LIMIT 1",
+            (*md5s, study_id),
         ).fetchone()
-        if duplicate:
-            raise SongError(
-                "info.already.exists",
-                409,
-                f"File already exist: the file {duplicate['id']} of this study has md5 "
-                f"{duplicate['md5']}; submit with allowDuplicates=true to register it again",
-                "AnalysisService",
-            )
+        if duplicate is None:
+            return
+        where = (
+            f"the file {duplicate['id']} of this study has md5 {duplicate['md5']}"
+            if duplicate["study_id"] == study_id
+            else f"a file of another study has md5 {duplicate['md5']}"
+        )
+        raise SongError(
+            "info.already.exists",
+            409,
+            f"File already exist: {where}; submit with allowDuplicates=true to register it again",
+            "AnalysisService",
+        )
 
     # -- analyses ------------------------------------------------------------------------------
 
