@@ -8,23 +8,33 @@ from __future__ import annotations
 
 
 class BrokerError(Exception):
-    """Base class of every error the broker reports to a caller."""
+    """Base class of every error the broker reports to a caller; `status` is what it answers."""
+
+    status = 500
 
 
 class InvalidRequest(BrokerError):
     """The request is malformed or out of range; retrying it unchanged cannot succeed (400)."""
 
+    status = 400
+
 
 class NotFound(BrokerError):
     """The object, upload or part does not exist (404)."""
+
+    status = 404
 
 
 class ObjectExists(BrokerError):
     """An upload would replace a finalized object without `overwrite=true` (Score answers 500)."""
 
+    status = 500
+
 
 class StorageUnavailable(BrokerError):
     """The object store is unreachable or failed transiently; the caller should retry (503)."""
+
+    status = 503
 
 
 class ChecksumMismatch(InvalidRequest):
@@ -38,9 +48,13 @@ class MetadataUnavailable(StorageUnavailable):
 class Unauthorized(BrokerError):
     """No valid token where one is required (401)."""
 
+    status = 401
+
 
 class Forbidden(BrokerError):
     """The token lacks the scope the request needs (403); the message is Score's text."""
+
+    status = 403
 
 
 class DataPlaneError(BrokerError):

@@ -20,23 +20,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from score_broker.errors import (
     BrokerError,
     Forbidden,
-    InvalidRequest,
-    NotFound,
-    ObjectExists,
-    StorageUnavailable,
     Unauthorized,
 )
 from score_broker.song.errors import SongError
 from score_broker.song.wire import wire_json
 
 log = logging.getLogger(__name__)
-
-STATUS_OF: list[tuple[type[BrokerError], int]] = [
-    (InvalidRequest, 400),
-    (NotFound, 404),
-    (StorageUnavailable, 503),
-    (ObjectExists, 500),
-]
 
 
 class SongJSONResponse(JSONResponse):
@@ -97,7 +86,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BrokerError)
     async def broker_error(request: Request, error: BrokerError) -> JSONResponse:
-        status = next((code for kind, code in STATUS_OF if isinstance(error, kind)), 500)
+        status = error.status
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, error)
         if _is_song(request):

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+from score_broker.errors import BrokerError
+
 SHOWN_LENGTH = 80
 
 
@@ -18,7 +20,7 @@ def shown(value: object) -> str:
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-class SongError(Exception):
+class SongError(BrokerError):
     """A Song business error: an errorId such as `analysis.id.not.found` and its HTTP status."""
 
     def __init__(self, error_id: str, status: int, text: str, context: str = "SongService") -> None:

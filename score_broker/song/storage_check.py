@@ -62,6 +62,8 @@ class InProcessCheck:
     def exists(self, object_id: str) -> bool:
         try:
             return self.uploads.is_finalized(object_id)
+        except SongError:
+            raise
         except BrokerError as error:
             raise storage_error(str(error)) from error
 
@@ -72,6 +74,8 @@ class InProcessCheck:
             raise SongError(
                 "storage.object.not.found", 404, str(error), "StorageService"
             ) from error
+        except SongError:
+            raise
         except BrokerError as error:
             raise storage_error(str(error)) from error
         return validated_spec(object_id, spec.to_wire())
