@@ -202,7 +202,29 @@ class SongService:
     def submit(self, study_id: str, body: bytes, allow_duplicates: bool) -> dict[str, str]:
         """Song's submit: the payload checked against [limits] and its schema, then stored."""
         self._study_row(study_id)
-        payload = read_submission(body, self.limits)
+        payload = self._checked_payload(study_id, read_submission(body, self.limits))
+        schema_row = self.types.resolve(payload.get("analysisType"))
+        self._check_schema(payload, schema_row)
+        analysis_id = str(uuid.uuid4())
+        data = {k: v for k, v in payload.items() if k not in ("studyId", "files")}
+        data["analysisType"] = {"name": schema_row["name"], "version": schema_row["version"]}
+        data["samples"] = [_with_ids(study_id, sample) for sample in payload["samples"]]
+        files = payload["files"]
+        created = now_text()
+        with self.db.transaction() as db:
+            if not allow_duplicates:
+                self._refuse_duplicates(db, study_id, [f["fileMd5sum"] for f in files])
+            db.execute(
+                "INSERT INTO analysis (id, study_id, state, schema_id, data, created_at, "
+                "updated_at) VALUES (?, ?, 'UNPUBLISHED', ?, ?, ?, ?)",
+                (analysis_id, study_id, schema_row["id"], json.dumps(data), created, created),
+            )
+            for position, file in enumerate(files):
+                self._insert_file(db, study_id, analysis_id, position, file)
+        return {"analysisId": analysis_id, "status": "OK"}
+
+    @staticmethod
+    def _checked_payload(study_id: str, payload: Any) -> dict[str, Any]:
         if not isinstance(payload, dict):
             raise SongError("payload.parsing", 422, "The payload must be a JSON object")
         if not payload.get("studyId"):
@@ -214,18 +236,22 @@ class SongService:
                 f"The payload's studyId '{shown(payload['studyId'])}' does not match "
                 f"'{shown(study_id)}'; send the same id in both",
             )
-        schema_row = self.types.resolve(payload.get("analysisType"))
+        return payload
+
+    @staticmethod
+    def _check_schema(payload: dict[str, Any], schema_row: sqlite3.Row) -> None:
+        """The analysis type's schema (the first problems reported), distinct file names and
+        the type's file types."""
         validator = Draft7Validator(render(json.loads(schema_row["schema"])))
         problems = list(itertools.islice(validator.iter_errors(payload), REPORTED_PROBLEMS))
         if problems:
             text = "; ".join(_problem(p) for p in problems)
             raise SongError("schema.violation", 400, text, "ValidationService")
-        files = payload["files"]
-        names = [f["fileName"] for f in files]
+        names = [f["fileName"] for f in payload["files"]]
         if len(set(names)) != len(names):
             raise malformed("Every file of an analysis needs its own fileName")
         file_types = json.loads(schema_row["file_types"])
-        for file in files:
+        for file in payload["files"]:
             if file_types and file["fileType"] not in file_types:
                 raise SongError(
                     "schema.violation",
@@ -234,40 +260,30 @@ class SongService:
                     f"{', '.join(file_types)}",
                     "ValidationService",
                 )
-        analysis_id = str(uuid.uuid4())
-        data = {k: v for k, v in payload.items() if k not in ("studyId", "files")}
-        data["analysisType"] = {"name": schema_row["name"], "version": schema_row["version"]}
-        data["samples"] = [_with_ids(study_id, sample) for sample in payload["samples"]]
-        created = now_text()
-        with self.db.transaction() as db:
-            if not allow_duplicates:
-                self._refuse_duplicates(db, study_id, [f["fileMd5sum"] for f in files])
-            db.execute(
-                "INSERT INTO analysis (id, study_id, state, schema_id, data, created_at, "
-                "updated_at) VALUES (?, ?, 'UNPUBLISHED', ?, ?, ?, ?)",
-                (analysis_id, study_id, schema_row["id"], json.dumps(data), created, created),
-            )
-            for position, file in enumerate(files):
-                info = {k: v for k, v in file.items() if k not in FILE_COLUMNS}
-                info.update(file.get("info") or {})
-                db.execute(
-                    "INSERT INTO file (id, analysis_id, study_id, name, size, md5, type, access, "
-                    "data_type, info, position) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (
-                        object_id_for(analysis_id, file["fileName"]),
-                        analysis_id,
-                        study_id,
-                        file["fileName"],
-                        file["fileSize"],
-                        file["fileMd5sum"],
-                        file["fileType"],
-                        file["fileAccess"],
-                        file["dataType"],
-                        json.dumps(info) if info else None,
-                        position,
-                    ),
-                )
-        return {"analysisId": analysis_id, "status": "OK"}
+
+    @staticmethod
+    def _insert_file(
+        db: sqlite3.Connection, study_id: str, analysis_id: str, position: int, file: Any
+    ) -> None:
+        info = {k: v for k, v in file.items() if k not in FILE_COLUMNS}
+        info.update(file.get("info") or {})
+        db.execute(
+            "INSERT INTO file (id, analysis_id, study_id, name, size, md5, type, access, "
+            "data_type, info, position) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                object_id_for(analysis_id, file["fileName"]),
+                analysis_id,
+                study_id,
+                file["fileName"],
+                file["fileSize"],
+                file["fileMd5sum"],
+                file["fileType"],
+                file["fileAccess"],
+                file["dataType"],
+                json.dumps(info) if info else None,
+                position,
+            ),
+        )
 
     @staticmethod
     def _refuse_duplicates(db: sqlite3.Connection, study_id: str, md5s: list[str]) -> None:
@@ -421,6 +437,7 @@ class SongService:
     def publish(
         self, study_id: str, analysis_id: str, ignore_undefined_md5: bool
     ) -> dict[str, str]:
+        """Song's publish: every file uploaded, with the size and MD5 Song registered."""
         row = self._analysis_row(study_id, analysis_id)
         if row["state"] == "SUPPRESSED":
             raise SongError(
@@ -443,35 +460,7 @@ class SongService:
                 f"'{analysis_id}' can be published: {', '.join(missing)}",
                 "AnalysisService",
             )
-        undefined: list[str] = []
-        for file in files:
-            if not self.storage.exists(file["id"]):
-                raise SongError(
-                    "storage.object.not.found",
-                    404,
-                    f"The objectId '{file['id']}' was not found in storage",
-                    "StorageService",
-                )
-            spec = self.storage.spec(file["id"])
-            if spec["objectSize"] != file["size"]:
-                raise SongError(
-                    "mismatching.storage.object.sizes",
-                    409,
-                    f"The file size {file['size']} of objectId '{file['id']}' does not match "
-                    f"the stored size {spec['objectSize']}",
-                    "AnalysisService",
-                )
-            stored_md5 = spec.get("objectMd5")
-            if not stored_md5:
-                undefined.append(file["id"])
-            elif stored_md5.lower() != file["md5"].lower():
-                raise SongError(
-                    "mismatching.storage.object.checksums",
-                    409,
-                    f"The md5 {file['md5']} of objectId '{file['id']}' does not match the "
-                    f"stored md5 {stored_md5}",
-                    "AnalysisService",
-                )
+        undefined = [f["id"] for f in files if not self._stored_md5_matches(f)]
         if undefined and not ignore_undefined_md5:
             raise SongError(
                 "mismatching.storage.object.checksums",
@@ -482,6 +471,38 @@ class SongService:
             )
         self._change_state(analysis_id, "PUBLISHED")
         return {"message": f"AnalysisId {analysis_id} successfully published"}
+
+    def _stored_md5_matches(self, file: sqlite3.Row) -> bool:
+        """Whether the store holds the file with its size and MD5: False when the stored MD5 is
+        undefined; SongError when the object is gone or differs."""
+        if not self.storage.exists(file["id"]):
+            raise SongError(
+                "storage.object.not.found",
+                404,
+                f"The objectId '{file['id']}' was not found in storage",
+                "StorageService",
+            )
+        spec = self.storage.spec(file["id"])
+        if spec["objectSize"] != file["size"]:
+            raise SongError(
+                "mismatching.storage.object.sizes",
+                409,
+                f"The file size {file['size']} of objectId '{file['id']}' does not match "
+                f"the stored size {spec['objectSize']}",
+                "AnalysisService",
+            )
+        stored_md5 = spec.get("objectMd5")
+        if not stored_md5:
+            return False
+        if stored_md5.lower() != file["md5"].lower():
+            raise SongError(
+                "mismatching.storage.object.checksums",
+                409,
+                f"The md5 {file['md5']} of objectId '{file['id']}' does not match the "
+                f"stored md5 {stored_md5}",
+                "AnalysisService",
+            )
+        return True
 
     def unpublish(self, study_id: str, analysis_id: str) -> dict[str, str]:
         row = self._analysis_row(study_id, analysis_id)
