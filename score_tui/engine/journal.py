@@ -56,6 +56,27 @@ CREATE TABLE IF NOT EXISTS parts (
     etag TEXT,
     PRIMARY KEY (transfer_id, number)
 );
+CREATE TABLE IF NOT EXISTS registrations (
+    id TEXT PRIMARY KEY,
+    study TEXT NOT NULL,
+    server_url TEXT NOT NULL,
+    metadata_url TEXT NOT NULL,
+    analysis_id TEXT,
+    publish INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS registered_files (
+    registration_id TEXT NOT NULL REFERENCES registrations(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    md5 TEXT NOT NULL,
+    object_id TEXT,
+    PRIMARY KEY (registration_id, position)
+);
 """
 
 #: The longest a write waits before it is committed.
@@ -106,6 +127,19 @@ class Journal:
         """Commit every write made so far."""
         with self._lock:
             self._flush()
+
+    def write_now(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+        """Make a write and commit it with every pending one before returning: for records that
+        must outlive a kill right after they are made (what Song was just asked to register)."""
+        with self._lock:
+            self._write(sql, rows)
+            self._flush()
+
+    def query(self, sql: str, args: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        """Rows of a read, after every write made so far."""
+        with self._lock:
+            self._flush()
+            return self._db.execute(sql, args).fetchall()
 
     def _write(self, sql: str, rows: list[tuple[object, ...]]) -> None:
         with self._wake:
@@ -238,6 +272,15 @@ class Journal:
             (direction.value, server_url, object_id, path),
         )
         return found[-1] if found else None
+
+    def uploaded(self, server_url: str, object_id: str) -> bool:
+        """Whether an upload of the object to this broker finished (verified and finalized)."""
+        rows = self.query(
+            "SELECT 1 FROM transfers WHERE direction = 'upload' AND server_url = ? "
+            "AND object_id = ? AND state = 'done' LIMIT 1",
+            (server_url, object_id),
+        )
+        return bool(rows)
 
     def uploaders(self, object_id: str, upload_id: str) -> list[str]:
         """Ids of the journal's transfers that started that upload at the server."""
