@@ -235,4 +235,9 @@ def _publishes(
         touched = any(f.object_id in objects for f in record.files)
         if touched or (not args.transfer_id and registry.uploaded(record)):
             chosen.append(Registration(record))
+        elif not args.transfer_id:
+            session.note(
+                f"analysis {record.analysis_id} in study {record.study} waits for files that no "
+                "unfinished transfer holds; run its `upload --study` command again to finish it"
+            )
     return chosen

@@ -177,6 +177,28 @@ def test_killed_after_registering_the_same_command_finishes_and_publishes(
     assert_published_once(broker, user, tmp_path, source)
 
 
+def test_killed_before_the_journal_learnt_the_analysis_id_finds_it_in_song(
+    broker: BrokerProcess, user: Tui, tmp_path: Path, source: Path
+) -> None:
+    command = upload_command(source, "--bandwidth-limit", LIMIT)
+    assert killed_when(user, command, lambda: registered(user))
+    # The journal as a kill between Song's answer and the journal's write leaves it: the
+    # submission recorded, its analysis id and object ids not, nothing queued.
+    db = sqlite3.connect(user.journal_path)
+    with db:
+        db.execute("UPDATE registrations SET state = 'submitting', analysis_id = NULL")
+        db.execute("UPDATE registered_files SET object_id = NULL")
+        db.execute("DELETE FROM transfers")
+    db.close()
+    (analysis,) = analyses(broker)
+
+    again = user.run("--json", *command)
+    assert again.returncode == 0, again.stderr
+    assert summary_of(again)["files"][1]["file"] == analysis["analysisId"]
+    assert "holds these files already" in again.stderr
+    assert_published_once(broker, user, tmp_path, source)
+
+
 def test_parts_uploaded_before_the_kill_are_not_sent_again(
     broker: BrokerProcess, user: Tui, tmp_path: Path, source: Path
 ) -> None:
