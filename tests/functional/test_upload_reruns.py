@@ -272,8 +272,8 @@ def test_an_analysis_published_just_before_the_kill_is_not_published_again(
 
 
 def kill_points(broker: BrokerProcess, tui: Tui) -> list[tuple[str, Callable[[], bool]]]:
-    """The points still ahead of the command: registered, each further part done, every part
-    done, published (as Song says, before the journal learns it)."""
+    """The points still ahead of the command, in order: registered, each further part done,
+    every part done, published (as Song says, before the journal learns it)."""
     points: list[tuple[str, Callable[[], bool]]] = []
     if not registered(tui):
         points.append(("registered", lambda: registered(tui)))
@@ -309,12 +309,12 @@ def test_killed_at_random_points_the_same_command_ends_published_once(
     command = upload_command(source, "--bandwidth-limit", LIMIT, "--concurrency", "2")
     kills: list[str] = []
     while len(kills) < 8 and (points := kill_points(broker, user)):
-        name, condition = rng.choice(points)
+        name, condition = rng.choice(points[:2])  # one of the next two: several kills a run
         if not killed_when(user, command, delayed(condition, rng.uniform(0, 0.05))):
             break  # it finished before the kill point: nothing more to interrupt
         kills.append(name)
         assert len(analyses(broker)) <= 1, f"a second analysis after kills at {kills}"
-    assert len(kills) >= 3, kills
+    assert len(kills) >= 2, kills
 
     for _ in range(3):
         done = user.run(*command)
