@@ -132,9 +132,18 @@ class EmbeddedBroker:
             pid, port, *owner = (int(word) for word in self.pid_path.read_text().split())
         except (OSError, ValueError):
             return None
-        if not _alive(pid):
+        if not _alive(pid) or not self._serves_this_directory(pid):
             return None
         return pid, port, owner[0] if owner else None
+
+    def _serves_this_directory(self, pid: int) -> bool:
+        """Whether the process is a broker on this directory's config, not a stranger that got
+        the number of a broker long gone (without procfs: trusted)."""
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return True
+        return os.fsencode(self.config_path) in command
 
     def _write_pid_file(self, pid: int) -> None:
         self.pid_path.write_text(f"{pid} {self.port} {os.getpid()}")
