@@ -230,7 +230,7 @@ def _publishes(
     of the resumed transfers, and (without ids) those whose uploads ended before a kill."""
     registry = Registrations(session.journal)
     objects = {t.object_id for t in resumed}
-    chosen = []
+    chosen: list[Registration] = []
     for record in registry.to_publish(session.api.server_url, session.song.metadata_url):
         touched = any(f.object_id in objects for f in record.files)
         if touched or (not args.transfer_id and registry.uploaded(record)):
