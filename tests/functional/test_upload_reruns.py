@@ -34,15 +34,6 @@ WAIT = 60.0
 LIMIT = "50MB/s"
 
 
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    """Poll an observable state until it holds."""
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
-
-
 @pytest.fixture
 def broker(broker_factory: BrokerFactory, tmp_path: Path) -> BrokerProcess:
     storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
