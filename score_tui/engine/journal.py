@@ -1,7 +1,8 @@
 """The journal: every transfer and every part's state in SQLite, under the user state directory.
 
 It is what makes a killed process resumable: a part is written here as done only after its
-bytes are verified (and, for an upload, recorded by the server).
+bytes are verified (and, for an upload, recorded by the server). It also keeps what one-step
+uploads registered in Song (`registrations.py`), so that running one again goes on with it.
 
 Writes are gathered and committed together, at most FLUSH_SECONDS after they are made, before
 any read, and on close: a transaction per event cost a small file several of them. A process
@@ -128,11 +129,13 @@ class Journal:
         with self._lock:
             self._flush()
 
-    def write_now(self, sql: str, rows: list[tuple[object, ...]]) -> None:
-        """Make a write and commit it with every pending one before returning: for records that
-        must outlive a kill right after they are made (what Song was just asked to register)."""
+    def write_now(self, *writes: tuple[str, list[tuple[object, ...]]]) -> None:
+        """Make writes (statement, rows) and commit them, in one transaction with every pending
+        one, before returning: for what must outlive a kill right after it is made (what Song
+        was just asked to register)."""
         with self._lock:
-            self._write(sql, rows)
+            for sql, rows in writes:
+                self._write(sql, rows)
             self._flush()
 
     def query(self, sql: str, args: tuple[object, ...] = ()) -> list[sqlite3.Row]:

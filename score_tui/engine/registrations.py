@@ -76,29 +76,35 @@ class Registrations:
         self.journal = journal
 
     def add(self, record: RegistrationRecord) -> None:
+        """Record a registration and its files (before Song is asked)."""
         now = time.time()
         self.journal.write_now(
-            "INSERT INTO registrations (id, study, server_url, metadata_url, analysis_id, "
-            "publish, state, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(
-                record.id, record.study, record.server_url, record.metadata_url,
-                record.analysis_id, int(record.publish), record.state.value, now, now,
-            )],
+            (
+                "INSERT INTO registrations (id, study, server_url, metadata_url, analysis_id, "
+                "publish, state, created, updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(
+                    record.id, record.study, record.server_url, record.metadata_url,
+                    record.analysis_id, int(record.publish), record.state.value, now, now,
+                )],
+            ),
+            self._files_write(record),
         )  # fmt: skip
-        self._write_files(record)
 
     def save(self, record: RegistrationRecord) -> None:
         """Write the analysis id, the publish intent, the state and the files' object ids."""
         self.journal.write_now(
-            "UPDATE registrations SET analysis_id = ?, publish = ?, state = ?, updated = ? "
-            "WHERE id = ?",
-            [(record.analysis_id, int(record.publish), record.state.value, time.time(),
-              record.id)],
+            (
+                "UPDATE registrations SET analysis_id = ?, publish = ?, state = ?, updated = ? "
+                "WHERE id = ?",
+                [(record.analysis_id, int(record.publish), record.state.value, time.time(),
+                  record.id)],
+            ),
+            self._files_write(record),
         )  # fmt: skip
-        self._write_files(record)
 
-    def _write_files(self, record: RegistrationRecord) -> None:
-        self.journal.write_now(
+    @staticmethod
+    def _files_write(record: RegistrationRecord) -> tuple[str, list[tuple[object, ...]]]:
+        return (
             "INSERT OR REPLACE INTO registered_files (registration_id, position, name, path, "
             "size, md5, object_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
@@ -109,7 +115,7 @@ class Registrations:
 
     def forget(self, record: RegistrationRecord) -> None:
         """Drop a registration Song refused: nothing of it exists there."""
-        self.journal.write_now("DELETE FROM registrations WHERE id = ?", [(record.id,)])
+        self.journal.write_now(("DELETE FROM registrations WHERE id = ?", [(record.id,)]))
 
     def in_study(self, metadata_url: str, study: str) -> list[RegistrationRecord]:
         """The study's registrations that were not abandoned, the latest first."""
