@@ -87,9 +87,11 @@ def _run_app(args: argparse.Namespace) -> int:
                         args.demo_port or demo_module.DEFAULT_PORT,
                     )
                     print(f"Starting the demo broker in {broker.directory} …", file=sys.stderr)
+                    broker.stop_on_signals()
                     broker.start()
                     print("Seeding the demo study …", file=sys.stderr)
                 seeded = demo_module.seed(broker)
+                broker.stop_on_signals()  # the seed's event loop reset SIGTERM's handler
                 settings = _demo_settings(settings, broker)
             app = TransferApp(
                 settings,

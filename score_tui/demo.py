@@ -1,7 +1,10 @@
 """`score-tui --demo`: an embedded broker with a demo study, to try everything on one machine.
 
 The broker (local storage, embedded Song, authorization on with its generated admin key) runs
-as a child process with its own directory. The first start seeds study DEMO: a few files of
+as a child process with its own directory, and ends with the demo: at its exit, when its terminal
+closes (SIGHUP) or it is told to stop (SIGTERM), and, on Linux, when it is killed outright (the
+kernel sends the broker SIGTERM). A broker an earlier demo left running is taken over, and
+stopped at exit like one this demo started. The first start seeds study DEMO: a few files of
 different sizes, one of them controlled, and a small BAM with its index made with pysam. The
 seed uploads go through the batch CLI, so they are the first entries of the queue.
 """
@@ -9,6 +12,7 @@ seed uploads go through the batch CLI, so they are the first entries of the queu
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import io
 import json
 import os
@@ -19,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx
@@ -33,6 +38,10 @@ MiB = 1024 * 1024
 BANDWIDTH_LIMIT = 20e6
 #: The broker writes its first admin key here (see score_broker.app.ensure_admin_key).
 ADMIN_KEY_FILE = "admin-key"
+#: prctl(2): the signal a process gets when its parent dies.
+PR_SET_PDEATHSIG = 1
+#: How long a broker has to stop after SIGTERM before it is killed.
+STOP_SECONDS = 10.0
 
 
 class DemoError(Exception):
@@ -48,6 +57,30 @@ def _port_in_use(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+def _alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no procfs: trust kill(0)
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _die_with_parent(parent: int) -> None:
+    """In the broker's process before it starts: ask Linux for SIGTERM when the demo dies, even
+    by SIGKILL. The kernel watches the thread that started the broker: the main thread."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the demo died before the request was made
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 class EmbeddedBroker:
     """The demo broker: its config, data and store under `directory`, on 127.0.0.1:`port`."""
 
@@ -55,6 +88,8 @@ class EmbeddedBroker:
         self.directory = directory.expanduser().absolute()
         self.port = port
         self.process: subprocess.Popen[bytes] | None = None
+        #: A broker an earlier demo left running, which this demo took over.
+        self.adopted: int | None = None
 
     @property
     def url(self) -> str:
@@ -90,14 +125,28 @@ class EmbeddedBroker:
         except httpx.HTTPError:
             return False
 
-    def _running(self) -> tuple[int, int] | None:
-        """The pid and port of this directory's broker from an earlier start, if it runs."""
+    def _running(self) -> tuple[int, int, int | None] | None:
+        """The pid, port and owner (the demo that runs it) of this directory's broker from an
+        earlier start, if it runs. Files written before the owner was recorded have none."""
         try:
-            pid, port = (int(word) for word in self.pid_path.read_text().split())
-            os.kill(pid, 0)
+            pid, port, *owner = (int(word) for word in self.pid_path.read_text().split())
         except (OSError, ValueError):
             return None
-        return pid, port
+        if not _alive(pid) or not self._serves_this_directory(pid):
+            return None
+        return pid, port, owner[0] if owner else None
+
+    def _serves_this_directory(self, pid: int) -> bool:
+        """Whether the process is a broker on this directory's config, not a stranger that got
+        the number of a broker long gone (without procfs: trusted)."""
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return True
+        return os.fsencode(self.config_path) in command
+
+    def _write_pid_file(self, pid: int) -> None:
+        self.pid_path.write_text(f"{pid} {self.port} {os.getpid()}")
 
     def start(self, timeout: float = 60) -> None:
         """Start the broker (or use the one this directory already runs) and wait for it."""
@@ -108,6 +157,10 @@ class EmbeddedBroker:
                 f"(process {running[0]}); use --demo-port {running[1]}, or stop it"
             )
         if running is not None and self.healthy():
+            pid, _, owner = running
+            if owner is None or owner == os.getpid() or not _alive(owner):
+                self.adopted = pid  # its demo is gone: this one stops it at exit
+                self._write_pid_file(pid)
             return
         if _port_in_use(self.port):
             raise DemoError(
@@ -116,15 +169,18 @@ class EmbeddedBroker:
             )
         self.write_config()
         log = self.log_path.open("ab")
+        parent = os.getpid()
+        # preexec_fn runs between fork and exec: safe here, started before the UI's threads.
         self.process = subprocess.Popen(
             [sys.executable, "-m", "score_broker", "serve", "--config", str(self.config_path)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
             start_new_session=True,
+            preexec_fn=lambda: _die_with_parent(parent),
         )
         log.close()
-        self.pid_path.write_text(f"{self.process.pid} {self.port}")
+        self._write_pid_file(self.process.pid)
         deadline = time.monotonic() + timeout
         while not self.healthy():
             if self.process.poll() is not None:
@@ -149,18 +205,47 @@ class EmbeddedBroker:
             ) from None
 
     def stop(self) -> None:
-        """Stop the broker if this process started it."""
-        if self.process is None:
+        """Stop the broker if this process started it or took it over."""
+        if self.process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        elif self.adopted is not None:
+            _stop_pid(self.adopted)
+        else:
             return
-        with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
         self.pid_path.unlink(missing_ok=True)
-        self.process = None
+        self.process = self.adopted = None
+
+    def stop_on_signals(self) -> None:
+        """Stop the broker when the terminal closes (SIGHUP) or the demo is told to end
+        (SIGTERM), then end as the signal would have ended the demo. Set again after anything
+        that resets the handlers (an asyncio loop's own SIGTERM handler does)."""
+
+        def stop_then_end(signum: int, frame: FrameType | None) -> None:
+            self.stop()
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            signal.signal(signum, stop_then_end)
+
+
+def _stop_pid(pid: int) -> None:
+    """Stop a broker this process did not start: SIGTERM, then SIGKILL if it lingers."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_SECONDS
+    while _alive(pid):
+        if time.monotonic() > deadline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            return
+        time.sleep(0.05)
 
 
 # -- the demo study ------------------------------------------------------------------------

@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--payload", help="a JSON submission template for --study (files added)")
     up.add_argument("--donor", default="donor-1", help="submitter donor id for --study")
     up.add_argument("--sample", default="sample-1", help="submitter sample id for --study")
-    up.add_argument("--force", action="store_true", help="upload even if the object exists")
+    up.add_argument("--force", action="store_true", help="upload even if the object exists "
+                    "(--study: register changed files as a new analysis)")  # fmt: skip
     _flag(up, "--verify-connection", True, "check the storage connection first")
 
     down = command("download", "Download objects by id, a manifest, or an analysis.")

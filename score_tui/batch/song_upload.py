@@ -12,8 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from score_tui.batch.outcome import Outcome
-from score_tui.client.errors import NotFound, TransferError
+from score_tui.batch.reruns import adopt_analysis, earlier_registration
+from score_tui.client.errors import NotFound, Retryable, TransferError
 from score_tui.engine.hashing import md5_of_file
+from score_tui.engine.registrations import (
+    RegisteredFile,
+    RegistrationRecord,
+    Registrations,
+    RegistrationState,
+)
 from score_tui.workspace import Workspace
 
 SONG_FILE_NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]()]+$")
@@ -67,41 +74,107 @@ def default_payload(study: str, args: argparse.Namespace) -> dict[str, Any]:
 
 @dataclass
 class Registration:
-    """An analysis just submitted to Song, to publish once its files are uploaded."""
+    """An analysis this journal registered in Song, to publish once its files are uploaded."""
 
-    study: str
-    analysis_id: str
-    publish: bool
+    record: RegistrationRecord
+
+    @property
+    def study(self) -> str:
+        return self.record.study
+
+    @property
+    def analysis_id(self) -> str:
+        return self.record.analysis_id or ""
+
+    @property
+    def publish(self) -> bool:
+        return self.record.publish
 
     async def finish(self, outcomes: list[Outcome], session: Workspace) -> None:
-        """Publish the analysis if asked and every file is done; failures join `outcomes`."""
+        """Publish the analysis if asked and every file is uploaded (as the journal says, so
+        files uploaded by an earlier run count); failures join `outcomes`."""
         session.note(f"analysis {self.analysis_id} in study {self.study}")
-        if not self.publish:
-            return
-        if any(o.state != "done" for o in outcomes):
-            outcomes.append(
-                Outcome.failed(
-                    self.analysis_id,
-                    "publish",
-                    f"analysis {self.analysis_id} was not published because a file did not upload; "
-                    "run the upload again, then publish it",
+        registry = Registrations(session.journal)
+        if not registry.uploaded(self.record):
+            if self.publish:
+                outcomes.append(
+                    Outcome.failed(
+                        self.analysis_id,
+                        "publish",
+                        f"analysis {self.analysis_id} was not published because a file did not "
+                        "upload; run the same command again to finish and publish it",
+                    )
                 )
-            )
             return
+        if self.record.state == RegistrationState.REGISTERED:
+            self.record.state = RegistrationState.UPLOADED
+            registry.save(self.record)
+        if self.publish:
+            outcomes.append(await self._publish_once(session, registry))
+
+    async def _publish_once(self, session: Workspace, registry: Registrations) -> Outcome:
+        """Publish unless Song has it published already (a run killed after publishing)."""
         try:
-            await session.song.publish(self.study, self.analysis_id)
+            analysis = await session.song.analysis(self.study, self.analysis_id)
+            state = analysis.get("analysisState")
+            if state == "SUPPRESSED":
+                raise TransferError(
+                    f"analysis {self.analysis_id} is suppressed in Song and cannot be published; "
+                    "ask the study's Song administrators"
+                )
+            if state != "PUBLISHED":
+                await session.song.publish(self.study, self.analysis_id)
         except TransferError as exc:
-            outcomes.append(Outcome.failed(self.analysis_id, "publish", str(exc)))
-            return
-        outcomes.append(Outcome(file=self.analysis_id, direction="publish", state="done"))
+            return Outcome.failed(self.analysis_id, "publish", str(exc))
+        self.record.state = RegistrationState.PUBLISHED
+        registry.save(self.record)
+        if state == "PUBLISHED":
+            session.note(f"[green]✓[/] analysis {self.analysis_id} was already published")
+            return Outcome(
+                file=self.analysis_id,
+                direction="publish",
+                state="skipped",
+                error=f"analysis {self.analysis_id} was already published",
+            )
         session.note(f"[green]✓[/] published analysis {self.analysis_id}")
+        return Outcome(file=self.analysis_id, direction="publish", state="done")
 
 
 async def register_files(
     args: argparse.Namespace, session: Workspace
 ) -> tuple[list[tuple[str, Path, str]], Registration]:
-    """Submit an analysis holding `--file`s to Song; returns (object id, path, md5) for each."""
+    """Submit an analysis holding `--file`s to Song, or go on with the one an earlier run of the
+    same command registered; returns (object id, path, md5) for each file."""
     paths = [Path(f) for f in args.file]
+    _check_files(paths)
+    md5s = await asyncio.gather(*(_md5_file(p) for p in paths))
+    files = [
+        RegisteredFile(p.name, str(p.absolute()), p.stat().st_size, md5)
+        for p, md5 in zip(paths, md5s, strict=True)
+    ]
+    registry = Registrations(session.journal)
+    record = await earlier_registration(args, session, registry, files)
+    if record is None:
+        record = RegistrationRecord(
+            study=args.study, server_url=session.api.server_url,
+            metadata_url=session.song.metadata_url, files=files, publish=args.publish,
+        )  # fmt: skip
+        registry.add(record)  # committed before Song is asked: a rerun then knows to look
+    record.publish = args.publish
+    if record.analysis_id is None:
+        await _submit(args, session, registry, record)
+    else:
+        registry.save(record)
+        session.note(
+            f"analysis {record.analysis_id} in study {record.study} holds these files already "
+            "(an earlier run registered it): going on with it"
+        )
+    object_ids = {f.key: f.object_id for f in record.files}
+    entries = [(str(object_ids[f.key]), p, f.md5) for f, p in zip(files, paths, strict=True)]
+    return entries, Registration(record)
+
+
+def _check_files(paths: list[Path]) -> None:
     names = [p.name for p in paths]
     for path in paths:
         if not path.is_file():
@@ -115,36 +188,45 @@ async def register_files(
             raise TransferError(f"{path} is empty; Score does not store empty files")
     if len(set(names)) != len(names):
         raise TransferError("two of the files have the same name; an analysis needs unique names")
-    md5s = await asyncio.gather(*(_md5_file(p) for p in paths))
+
+
+async def _submit(
+    args: argparse.Namespace,
+    session: Workspace,
+    registry: Registrations,
+    record: RegistrationRecord,
+) -> None:
+    """Register the record's files as a new analysis and write its id and object ids."""
     payload = _template(args)
     payload["studyId"] = args.study
     payload["files"] = [
         {
-            "fileName": path.name,
-            "fileSize": path.stat().st_size,
-            "fileMd5sum": md5,
+            "fileName": f.name,
+            "fileSize": f.size,
+            "fileMd5sum": f.md5,
             "fileAccess": args.access,
-            "fileType": file_type(path.name)[0],
-            "dataType": file_type(path.name)[1],
+            "fileType": file_type(f.name)[0],
+            "dataType": file_type(f.name)[1],
         }
-        for path, md5 in zip(paths, md5s, strict=True)
+        for f in record.files
     ]
     try:
-        analysis_id = await session.song.submit(args.study, payload)
-    except NotFound as exc:
-        if "study.id.does.not.exist" not in str(exc):
-            raise
-        await session.song.create_study(args.study)  # a new study: create it, as a user would
-        analysis_id = await session.song.submit(args.study, payload)
+        try:
+            analysis_id = await session.song.submit(args.study, payload)
+        except NotFound as exc:
+            if "study.id.does.not.exist" not in str(exc):
+                raise
+            await session.song.create_study(args.study)  # a new study: create it, as a user would
+            analysis_id = await session.song.submit(args.study, payload)
+    except Retryable:
+        raise  # Song may have registered it: a rerun looks for it
+    except TransferError:
+        registry.forget(record)  # refused: nothing was registered
+        raise
     files = await session.song.analysis_files(args.study, analysis_id)
-    object_ids = {f.get("fileName"): f.get("objectId") for f in files if isinstance(f, dict)}
-    missing = [p.name for p in paths if not object_ids.get(p.name)]
-    if missing:
-        raise TransferError(
-            f"Song's analysis {analysis_id} lists no object id for {', '.join(missing)}"
-        )
-    entries = [(str(object_ids[p.name]), p, md5) for p, md5 in zip(paths, md5s, strict=True)]
-    return entries, Registration(args.study, analysis_id, args.publish)
+    record.analysis_id = analysis_id
+    adopt_analysis(record, files)
+    registry.save(record)
 
 
 def _template(args: argparse.Namespace) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from score_tui.batch.song_upload import Registration, register_files
 from score_tui.client.errors import NotFound, TransferError
 from score_tui.client.models import Entity
 from score_tui.engine.model import Direction, State, Transfer
+from score_tui.engine.registrations import Registrations
 from score_tui.workspace import Workspace
 
 
@@ -40,6 +41,10 @@ async def plan_upload(
     transfers: list[Transfer] = []
     for object_id, path, md5 in entries:
         source = path.absolute()
+        if analysis is not None and ws.journal.uploaded(ws.api.server_url, object_id):
+            outcomes.append(_uploaded_before(path, object_id, md5))
+            ws.note(f"[green]✓[/] {path.name} was uploaded by an earlier run (object {object_id})")
+            continue
         if not source.is_file():
             outcomes.append(
                 Outcome.failed(
@@ -54,6 +59,13 @@ async def plan_upload(
         )  # fmt: skip
         transfers.append(ws.queue(transfer))
     return outcomes, transfers, analysis
+
+
+def _uploaded_before(path: Path, object_id: str, md5: str | None) -> Outcome:
+    return Outcome(
+        file=path.name, direction="upload", state="skipped", object_id=object_id,
+        path=str(path.absolute()), md5=md5, error="uploaded by an earlier run",
+    )  # fmt: skip
 
 
 async def upload(args: argparse.Namespace, session: Session) -> list[Outcome]:
@@ -201,6 +213,31 @@ async def resume(args: argparse.Namespace, session: Session) -> list[Outcome]:
             f"{elsewhere} unfinished transfers belong to other brokers; "
             "give their --server-url to resume them"
         )
-    if not here:
+    publishes = _publishes(args, session, here)
+    if not here and not publishes:
         session.note("nothing to resume")
-    return await session.run([session.engine.adopt(t) for t in here])
+    outcomes = await session.run([session.engine.adopt(t) for t in here])
+    if not session.interrupted:
+        for registration in publishes:
+            await registration.finish(outcomes, session)
+    return outcomes
+
+
+def _publishes(
+    args: argparse.Namespace, session: Session, resumed: list[Transfer]
+) -> list[Registration]:
+    """The analyses that one-step uploads asked to publish and that this resume finishes: those
+    of the resumed transfers, and (without ids) those whose uploads ended before a kill."""
+    registry = Registrations(session.journal)
+    objects = {t.object_id for t in resumed}
+    chosen: list[Registration] = []
+    for record in registry.to_publish(session.api.server_url, session.song.metadata_url):
+        touched = any(f.object_id in objects for f in record.files)
+        if touched or (not args.transfer_id and registry.uploaded(record)):
+            chosen.append(Registration(record))
+        elif not args.transfer_id:
+            session.note(
+                f"analysis {record.analysis_id} in study {record.study} waits for files that no "
+                "unfinished transfer holds; run its `upload --study` command again to finish it"
+            )
+    return chosen

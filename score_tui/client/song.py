@@ -68,6 +68,25 @@ class SongApi:
         what = f"files of analysis {analysis_id}"
         return list(await self._json(what, "GET", f"/studies/{study}/analysis/{analysis_id}/files"))
 
+    async def analysis(self, study: str, analysis_id: str) -> dict[str, Any]:
+        """The analysis as Song has it (`analysisState`, `files`, ...)."""
+        body = await self._json(
+            f"looking up analysis {analysis_id}", "GET", f"/studies/{study}/analysis/{analysis_id}"
+        )
+        if not isinstance(body, dict):
+            raise TransferError(f"Song's analysis {analysis_id} is not a JSON object")
+        return body
+
+    async def analyses(self, study: str, states: str) -> list[dict[str, Any]]:
+        """The study's analyses in the given states (comma-separated, e.g. `UNPUBLISHED`)."""
+        body = await self._json(
+            f"listing the analyses of study {study}",
+            "GET",
+            f"/studies/{study}/analysis",
+            params={"analysisStates": states},
+        )
+        return [a for a in body if isinstance(a, dict)] if isinstance(body, list) else []
+
     async def submit(self, study: str, payload: dict[str, Any]) -> str:
         body = await self._json(
             f"registering files in study {study}", "POST", f"/submit/{study}", json=payload

@@ -1,7 +1,8 @@
 """The journal: every transfer and every part's state in SQLite, under the user state directory.
 
 It is what makes a killed process resumable: a part is written here as done only after its
-bytes are verified (and, for an upload, recorded by the server).
+bytes are verified (and, for an upload, recorded by the server). It also keeps what one-step
+uploads registered in Song (`registrations.py`), so that running one again goes on with it.
 
 Writes are gathered and committed together, at most FLUSH_SECONDS after they are made, before
 any read, and on close: a transaction per event cost a small file several of them. A process
@@ -56,6 +57,27 @@ CREATE TABLE IF NOT EXISTS parts (
     etag TEXT,
     PRIMARY KEY (transfer_id, number)
 );
+CREATE TABLE IF NOT EXISTS registrations (
+    id TEXT PRIMARY KEY,
+    study TEXT NOT NULL,
+    server_url TEXT NOT NULL,
+    metadata_url TEXT NOT NULL,
+    analysis_id TEXT,
+    publish INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS registered_files (
+    registration_id TEXT NOT NULL REFERENCES registrations(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    md5 TEXT NOT NULL,
+    object_id TEXT,
+    PRIMARY KEY (registration_id, position)
+);
 """
 
 #: The longest a write waits before it is committed.
@@ -106,6 +128,21 @@ class Journal:
         """Commit every write made so far."""
         with self._lock:
             self._flush()
+
+    def write_now(self, *writes: tuple[str, list[tuple[object, ...]]]) -> None:
+        """Make writes (statement, rows) and commit them, in one transaction with every pending
+        one, before returning: for what must outlive a kill right after it is made (what Song
+        was just asked to register)."""
+        with self._lock:
+            for sql, rows in writes:
+                self._write(sql, rows)
+            self._flush()
+
+    def query(self, sql: str, args: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        """Rows of a read, after every write made so far."""
+        with self._lock:
+            self._flush()
+            return self._db.execute(sql, args).fetchall()
 
     def _write(self, sql: str, rows: list[tuple[object, ...]]) -> None:
         with self._wake:
@@ -238,6 +275,15 @@ class Journal:
             (direction.value, server_url, object_id, path),
         )
         return found[-1] if found else None
+
+    def uploaded(self, server_url: str, object_id: str) -> bool:
+        """Whether an upload of the object to this broker finished (verified and finalized)."""
+        rows = self.query(
+            "SELECT 1 FROM transfers WHERE direction = 'upload' AND server_url = ? "
+            "AND object_id = ? AND state = 'done' LIMIT 1",
+            (server_url, object_id),
+        )
+        return bool(rows)
 
     def uploaders(self, object_id: str, upload_id: str) -> list[str]:
         """Ids of the journal's transfers that started that upload at the server."""

@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -23,19 +22,11 @@ from tests.support.broker import BrokerProcess
 from tests.support.song import SongClient, register
 from tests.support.store_proxy import StoreProxy
 from tests.support.tui import Tui
+from tests.support.waiting import wait_until
 
 STUDY = "TEST-CA"
 PART = 20 * 1024 * 1024
 WAIT = 120.0
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    """Poll an observable state (not a timing guess) until it holds."""
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def started(tui: Tui, parts: int, *args: str) -> subprocess.Popen[str]:
