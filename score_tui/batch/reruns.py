@@ -47,7 +47,7 @@ async def _confirmed(
 ) -> RegistrationRecord | None:
     """The record, once Song confirms its analysis; None if Song does not have it."""
     if record.analysis_id is None:
-        claimed = {r.analysis_id for r in known if r.analysis_id}
+        claimed = {r.analysis_id for r in known if r.analysis_id is not None}
         await _find_submitted(record, session, claimed)
         if record.analysis_id is not None:
             registry.save(record)
@@ -67,7 +67,7 @@ async def _confirmed(
 
 
 async def _find_submitted(
-    record: RegistrationRecord, session: Workspace, claimed: set[str | None]
+    record: RegistrationRecord, session: Workspace, claimed: set[str]
 ) -> None:
     """A run killed between Song's answer and the journal's write: find the analysis Song
     registered, UNPUBLISHED with exactly these files, and take it on."""
