@@ -33,6 +33,7 @@ from score_tui.app import TransferApp
 from score_tui.config import Settings
 from score_tui.engine.events import PartChanged, PartProgress
 from score_tui.engine.model import PartState, State
+from score_tui.planning.requests import DownloadRequest, UploadRequest
 from score_tui.screens.detail import TransferDetailScreen
 from tests.support.broker import BrokerProcess
 from tests.support.large_queue import PART, write_large_journal
@@ -190,14 +191,15 @@ async def measure_live(home: Path, size_mib: int, small: int, moving: bool) -> d
                 started = time.perf_counter()
                 if direction == "upload":
                     names = sorted(str(p) for p in files.iterdir())
-                    app.add_uploads(app.batch_args("upload", study="LIVE", file=names,
-                                                   access="open", publish=True))  # fmt: skip
+                    app.add_uploads(UploadRequest(files=tuple(Path(n) for n in names),
+                                                  study="LIVE", access="open", publish=True,
+                                                  verify_connection=False))  # fmt: skip
                 else:
                     song = httpx.get(f"{broker.url}/song/studies/LIVE/analysis", timeout=30)
                     analysis = song.json()[0]["analysisId"]
-                    app.add_downloads(app.batch_args("download", analysis_id=analysis,
-                                                     study_id="LIVE", output_dir=str(home / "out"),
-                                                     index=False))  # fmt: skip
+                    app.add_downloads(DownloadRequest(analysis_id=analysis, study_id="LIVE",
+                                                      output_dir=home / "out", index=False,
+                                                      verify_connection=False))  # fmt: skip
                 wanted = len(list(files.iterdir()))
 
                 def finished(direction: str = direction, wanted: int = wanted) -> bool:

@@ -7,7 +7,6 @@ memory only (`LiveQueue`), on a timer.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import io
@@ -24,18 +23,18 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
-from score_tui.batch.cli import build_parser
-from score_tui.batch.manifests import ManifestError
-from score_tui.batch.outcome import Outcome
-from score_tui.batch.song_upload import Registration
-from score_tui.batch.transfers import plan_download, plan_upload
 from score_tui.client.errors import TransferError
 from score_tui.config import Settings, state_dir
 from score_tui.engine.engine import Engine
 from score_tui.engine.journal import Journal
 from score_tui.engine.locks import TransferLock
 from score_tui.engine.model import State, Transfer
+from score_tui.errors import ScoreTuiError
 from score_tui.live_queue import LiveQueue, TransferView
+from score_tui.planning.outcome import Outcome
+from score_tui.planning.requests import DownloadRequest, UploadRequest
+from score_tui.planning.song_upload import Registration
+from score_tui.planning.transfers import plan_download, plan_upload
 from score_tui.screens.detail import TransferDetailScreen
 from score_tui.screens.help import HelpScreen
 from score_tui.screens.queue import QueueScreen
@@ -368,28 +367,19 @@ class TransferApp(App[str | None]):
 
     # -- adding transfers --------------------------------------------------------------------
 
-    def batch_args(self, command: str, **values: object) -> argparse.Namespace:
-        """A batch command's arguments with its defaults, as the batch CLI would parse them
-        (the connection check is off: the app made it when it connected)."""
-        args = build_parser().parse_args([command])
-        args.verify_connection = False
-        for name, value in values.items():
-            setattr(args, name, value)
-        return args
-
     @work(group="add", exit_on_error=False)
-    async def add_downloads(self, args: argparse.Namespace) -> None:
+    async def add_downloads(self, request: DownloadRequest) -> None:
         try:
-            outcomes, transfers = await plan_download(args, self.workspace)
+            outcomes, transfers = await plan_download(request, self.workspace)
         except Exception as exc:  # a bad manifest, Song refusing, the network: say it, go on
             self._refused("Cannot download", exc)
             return
         self._report(outcomes, transfers, "download")
 
     @work(group="add", exit_on_error=False)
-    async def add_uploads(self, args: argparse.Namespace) -> None:
+    async def add_uploads(self, request: UploadRequest) -> None:
         try:
-            outcomes, transfers, registration = await plan_upload(args, self.workspace)
+            outcomes, transfers, registration = await plan_upload(request, self.workspace)
         except Exception as exc:
             self._refused("Cannot upload", exc)
             return
@@ -398,7 +388,7 @@ class TransferApp(App[str | None]):
             await self._publish_when_done(registration, transfers)
 
     def _refused(self, title: str, error: Exception) -> None:
-        known = isinstance(error, TransferError | ManifestError | OSError | ValueError)
+        known = isinstance(error, ScoreTuiError | OSError | ValueError)
         if not known:
             log.exception("adding transfers failed", exc_info=error)
         message = str(error) if known else f"unexpected error: {error!r} (see the log)"

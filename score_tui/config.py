@@ -20,6 +20,7 @@ import platformdirs
 import tomli_w
 
 from score_tui.engine.settings import EngineSettings
+from score_tui.errors import ScoreTuiError
 
 APP = "score-tui"
 DEFAULT_SERVER_URL = "http://127.0.0.1:8087"
@@ -28,7 +29,7 @@ KEYRING_SERVICE = "score-tui"
 SPRING_PROFILES = ("default", "dev", "collab", "aws", "prod", "secure")
 
 
-class ConfigError(Exception):
+class ConfigError(ScoreTuiError):
     """The configuration cannot be used; the message says which file or value to fix."""
 
 

@@ -30,6 +30,7 @@ import httpx
 import platformdirs
 
 from score_tui.config import APP
+from score_tui.errors import ScoreTuiError
 
 DEMO_STUDY = "DEMO"
 DEFAULT_PORT = 18087
@@ -44,7 +45,7 @@ PR_SET_PDEATHSIG = 1
 STOP_SECONDS = 10.0
 
 
-class DemoError(Exception):
+class DemoError(ScoreTuiError):
     """The demo cannot start; the message says why and what to do."""
 
 

@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -19,8 +20,11 @@ from rich.console import Console
 from score_tui import __version__
 from score_tui.batch import info as info_commands
 from score_tui.batch import transfers
-from score_tui.batch.manifests import ManifestError, is_uuid
-from score_tui.batch.outcome import (
+from score_tui.batch.session import Session
+from score_tui.client.naming import is_uuid
+from score_tui.config import ConfigError, Overrides, Settings, load
+from score_tui.errors import ScoreTuiError
+from score_tui.planning.outcome import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -28,13 +32,7 @@ from score_tui.batch.outcome import (
     Outcome,
     exit_status,
 )
-from score_tui.batch.session import Session
-from score_tui.client.errors import TransferError
-from score_tui.config import ConfigError, Overrides, Settings, load
-from score_tui.slicing.regions import RegionError
-from score_tui.slicing.slicer import SliceError
-
-Command = Callable[[argparse.Namespace, Session], Coroutine[Any, Any, list[Outcome]]]
+from score_tui.planning.requests import DownloadRequest, RequestError, SliceRequest, UploadRequest
 
 
 def parse_bool(text: str) -> bool:
@@ -150,51 +148,71 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """The option combinations argparse cannot express."""
-    if args.command == "upload":
-        if args.study:
-            if not args.file:
-                parser.error("upload --study needs at least one --file")
-        elif args.manifest:
-            if args.object_id or args.file:
-                parser.error("give either --manifest or --object-id with --file, not both")
-        elif not (args.object_id and len(args.file) == 1):
-            parser.error("upload needs --object-id with one --file, --manifest, or --study")
-    if args.command == "view":
-        chosen = [args.object_id, args.manifest, args.input_file]
-        if sum(1 for c in chosen if c) != 1:
-            parser.error("view needs exactly one of --object-id, --manifest, --input-file")
-        several = args.manifest or (args.object_id and len(args.object_id) > 1)
-        if args.output_file and several:
-            parser.error("--output-file takes one slice; use --output-dir for several")
-        if sum(1 for c in (args.output_file, args.output_dir, args.stdout) if c) > 1:
-            parser.error("give one of --output-dir, --output-file, --stdout")
-        if not (args.query or args.bed_query or args.header_only):
-            parser.error("view needs --query, --bed-query or --header-only")
-        to_stdout = args.stdout or not (args.output_dir or args.output_file)
-        if to_stdout and several:
-            parser.error("stdout takes one slice; give --output-dir for several objects")
-        if to_stdout and args.output_format not in (None, "sam"):
-            parser.error("stdout gets SAM; give --output-file or --output-dir for BAM or CRAM")
-        if to_stdout and getattr(args, "json", False):
-            parser.error(
-                "--json and SAM on stdout cannot share it; give --output-dir or --output-file"
-            )
-    if args.command == "download":
-        chosen = [args.object_id, args.manifest, args.analysis_id]
-        if sum(1 for c in chosen if c) != 1:
-            parser.error("download needs exactly one of --object-id, --manifest, --analysis-id")
-        if args.analysis_id and not args.study_id:
-            parser.error("--analysis-id needs --study-id")
-        if args.offset < 0 or args.length < -1 or args.length == 0:
-            parser.error("--offset must be >= 0 and --length positive (or -1 for the rest)")
+def upload_request(args: argparse.Namespace) -> UploadRequest:
+    return UploadRequest(
+        files=tuple(Path(f) for f in args.file), object_id=args.object_id, md5=args.md5,
+        manifest=args.manifest, study=args.study, access=args.access, publish=args.publish,
+        payload=args.payload, donor=args.donor, sample=args.sample, force=args.force,
+        verify_connection=args.verify_connection,
+    )  # fmt: skip
+
+
+def download_request(args: argparse.Namespace) -> DownloadRequest:
+    return DownloadRequest(
+        object_ids=tuple(args.object_id or ()), manifest=args.manifest,
+        analysis_id=args.analysis_id, study_id=args.study_id, output_dir=Path(args.output_dir),
+        output_layout=args.output_layout, offset=args.offset, length=args.length,
+        index=args.index, validate=args.validate, force=args.force,
+        verify_connection=args.verify_connection,
+    )  # fmt: skip
+
+
+def slice_request(args: argparse.Namespace) -> SliceRequest:
+    return SliceRequest(
+        object_ids=tuple(args.object_id or ()), manifest=args.manifest,
+        input_file=args.input_file, input_file_index=args.input_file_index,
+        queries=tuple(args.query or ()), bed_query=args.bed_query, contained=args.contained,
+        header_only=args.header_only, output_original_header=args.output_original_header,
+        output_format=args.output_format, output_dir=args.output_dir,
+        output_file=args.output_file, stdout=args.stdout, output_index=args.output_index,
+        reference_file=args.reference_file, force=args.force,
+        verify_connection=args.verify_connection, json_summary=bool(getattr(args, "json", False)),
+    )  # fmt: skip
+
+
+Run = Callable[[Session], Coroutine[Any, Any, list[Outcome]]]
+
+
+def _transfer_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Run | None:
+    """What a transfer command runs in its session, its request checked (a usage error, exit
+    status 2, if the options do not go together); None for the other commands."""
+    try:
+        if args.command == "upload":
+            upload = upload_request(args)
+            return lambda session: transfers.upload(upload, session)
+        if args.command == "download":
+            download = download_request(args)
+            return lambda session: transfers.download(download, session)
+        if args.command == "view":
+            view = slice_request(args)
+
+            async def run_view(session: Session) -> list[Outcome]:
+                from score_tui.batch.view import view as slice_view  # pysam loads only here
+
+                return await slice_view(view, session)
+
+            return run_view
+    except RequestError as exc:
+        parser.error(str(exc))
+    if args.command == "resume":
+        return lambda session: transfers.resume(args.transfer_id, session)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _check(parser, args)
+    run = _transfer_run(parser, args)
     opt = vars(args)
     console = Console(stderr=True, quiet=bool(opt.get("silent")), highlight=False)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
@@ -208,8 +226,12 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]✗[/] {exc}")
         return EXIT_USAGE
     try:
+        if run is not None:
+            return asyncio.run(
+                _transfer_command(run, args, settings, console, bool(opt.get("json")))
+            )
         return _dispatch(args, settings, console, bool(opt.get("json")))
-    except (TransferError, ManifestError, SliceError, RegionError, OSError) as exc:
+    except (ScoreTuiError, OSError) as exc:
         console.print(f"[red]✗[/] {exc}", soft_wrap=True)
         return EXIT_FAILED
 
@@ -228,27 +250,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings, console: Console, as
         console.print(info_commands.login(args, settings))
     elif args.command == "logout":
         console.print(info_commands.logout(settings))
-    else:
-        if args.command == "view":  # pysam loads only for the command that needs it
-            from score_tui.batch.view import view as run_view
-
-            return asyncio.run(_transfer_command(run_view, args, settings, console, as_json))
-        run: Command = {
-            "upload": transfers.upload,
-            "download": transfers.download,
-            "resume": transfers.resume,
-        }[args.command]
-        return asyncio.run(_transfer_command(run, args, settings, console, as_json))
     return EXIT_OK
 
 
 async def _transfer_command(
-    run: Command, args: argparse.Namespace, settings: Settings, console: Console, as_json: bool
+    run: Run, args: argparse.Namespace, settings: Settings, console: Console, as_json: bool
 ) -> int:
     quiet = bool(getattr(args, "quiet", False) or getattr(args, "silent", False))
     async with Session(settings, console, quiet) as session:
         try:
-            outcomes = await run(args, session)
+            outcomes = await run(session)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if not session.interrupted or task is None:

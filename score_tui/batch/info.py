@@ -10,13 +10,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from score_tui.batch.manifests import read_manifest
 from score_tui.client.errors import TransferError
 from score_tui.client.score import ScoreApi
 from score_tui.config import Settings, config_dir, forget_token, mask, save_token, state_dir
 from score_tui.engine.journal import Journal
 from score_tui.engine.locks import TransferLock
 from score_tui.engine.model import State, Transfer
+from score_tui.planning.manifests import read_manifest
 from score_tui.units import human_size
 
 

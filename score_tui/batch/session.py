@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from score_tui.batch.outcome import Outcome
 from score_tui.batch.printer import BatchPrinter
 from score_tui.engine.model import Transfer
+from score_tui.planning.outcome import Outcome
 from score_tui.workspace import Workspace
 
 

@@ -7,7 +7,6 @@ file's name for `--bed-query`.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import shlex
 import sys
@@ -16,10 +15,11 @@ from pathlib import Path
 
 from pysam.utils import SamtoolsError
 
-from score_tui.batch.manifests import download_object_ids, read_manifest
-from score_tui.batch.outcome import Outcome
 from score_tui.batch.session import Session
 from score_tui.client.errors import TransferError
+from score_tui.planning.manifests import download_object_ids, read_manifest
+from score_tui.planning.outcome import Outcome
+from score_tui.planning.requests import SliceRequest
 from score_tui.slicing.regions import Region, parse_queries, read_bed
 from score_tui.slicing.remote import http_client
 from score_tui.slicing.slicer import (
@@ -39,13 +39,13 @@ NAME_LIMIT = 128
 SLICE_ERRORS = (ValueError, TransferError, OSError, SamtoolsError)
 
 
-def output_name(name: str, args: argparse.Namespace, ext: str) -> str:
-    if args.header_only or not (args.query or args.bed_query):
+def output_name(name: str, request: SliceRequest, ext: str) -> str:
+    if request.header_only or not (request.queries or request.bed_query):
         middle = "header"
-    elif args.bed_query:
-        middle = Path(args.bed_query).name
+    elif request.bed_query:
+        middle = Path(request.bed_query).name
     else:
-        middle = "__".join(q.replace(":", "_") for q in args.query)
+        middle = "__".join(q.replace(":", "_") for q in request.queries)
     full = f"{name}.{middle}.{ext}"
     if len(full) > NAME_LIMIT:
         keep = NAME_LIMIT - len(ext) - 2
@@ -53,74 +53,77 @@ def output_name(name: str, args: argparse.Namespace, ext: str) -> str:
     return full
 
 
-def output_format(args: argparse.Namespace) -> str:
+def output_format(request: SliceRequest) -> str:
     """--output-format, else the --output-file's extension, else SAM."""
-    if args.output_format:
-        return str(args.output_format)
-    suffix = Path(args.output_file).suffix.lower().lstrip(".") if args.output_file else ""
+    if request.output_format:
+        return str(request.output_format)
+    suffix = Path(request.output_file).suffix.lower().lstrip(".") if request.output_file else ""
     return suffix if suffix in ("sam", "bam", "cram") else "sam"
 
 
-def regions_of(args: argparse.Namespace, lengths: dict[str, int]) -> list[Region]:
-    if args.header_only:
+def regions_of(request: SliceRequest, lengths: dict[str, int]) -> list[Region]:
+    if request.header_only:
         return []
-    regions = parse_queries(args.query or [], lengths)
-    if args.bed_query:
-        regions += read_bed(Path(args.bed_query), lengths)
+    regions = parse_queries(list(request.queries), lengths)
+    if request.bed_query:
+        regions += read_bed(Path(request.bed_query), lengths)
     return regions
 
 
 def write_slice(
-    source: SliceSource, regions: list[Region], args: argparse.Namespace
+    source: SliceSource, regions: list[Region], request: SliceRequest
 ) -> tuple[int, Path | None]:
     """Write the slice of `source`; returns the number of records and the file (None: stdout)."""
-    reference = Path(args.reference_file) if args.reference_file else None
-    if args.stdout or not (args.output_dir or args.output_file):
+    reference = Path(request.reference_file) if request.reference_file else None
+    if request.to_stdout:
         path = None
-    elif args.output_file:
-        path = Path(args.output_file)
+    elif request.output_file:
+        path = Path(request.output_file)
     else:
-        path = Path(args.output_dir) / output_name(source.name, args, output_format(args))
+        named = output_name(source.name, request, output_format(request))
+        path = Path(request.output_dir or ".") / named
         path.parent.mkdir(parents=True, exist_ok=True)
-    output = SliceOutput(path, output_format(args), args.force, args.output_index, reference)
+    output = SliceOutput(
+        path, output_format(request), request.force, request.output_index, reference
+    )
     command = shlex.join(["score-tui", *sys.argv[1:]])
     with opened(source.data, source.kind, source.index, source.reference) as handle:
-        header = output_header(handle, args.output_original_header, command)
+        header = output_header(handle, request.output_original_header, command)
         if path is None:
             sys.stdout.flush()
-        return output.write(handle, header, records(handle, regions, args.contained)), path
+        return output.write(handle, header, records(handle, regions, request.contained)), path
 
 
-async def view(args: argparse.Namespace, session: Session) -> list[Outcome]:
-    reference = Path(args.reference_file) if args.reference_file else None
+async def view(request: SliceRequest, session: Session) -> list[Outcome]:
+    reference = Path(request.reference_file) if request.reference_file else None
     if reference is not None and not reference.is_file():
         raise SliceError(f"the reference {reference} does not exist")
-    if args.input_file:
-        index = Path(args.input_file_index) if args.input_file_index else None
+    if request.input_file:
+        index = Path(request.input_file_index) if request.input_file_index else None
         try:
-            source = local_source(Path(args.input_file), index, reference)
+            source = local_source(Path(request.input_file), index, reference)
         except SLICE_ERRORS as exc:
-            return [Outcome.failed(Path(args.input_file).name, "view", str(exc))]
-        return [await _slice(source, args, session)]
-    if args.manifest:
-        wanted = download_object_ids(read_manifest(args.manifest), args.manifest)
+            return [Outcome.failed(Path(request.input_file).name, "view", str(exc))]
+        return [await _slice(source, request, session)]
+    if request.manifest:
+        wanted = download_object_ids(read_manifest(request.manifest), request.manifest)
     else:
-        wanted = list(dict.fromkeys(args.object_id))
+        wanted = list(dict.fromkeys(request.object_ids))
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="score-tui-view-") as directory:
         async with http_client() as http:
             for number, object_id in enumerate(wanted):
-                if args.manifest and not await _is_alignments(session, object_id):
+                if request.manifest and not await _is_alignments(session, object_id):
                     continue  # a manifest's other files: not sliced
                 place = Path(directory) / str(number)
                 place.mkdir()
                 try:
                     source = await remote_source(session, http, object_id, place, reference)
-                    outcomes.append(await _slice(source, args, session))
+                    outcomes.append(await _slice(source, request, session))
                 except SLICE_ERRORS as exc:
                     outcomes.append(Outcome.failed(object_id, "view", str(exc), object_id))
     if not outcomes:
-        raise SliceError(f"the manifest {args.manifest} lists no BAM or CRAM file")
+        raise SliceError(f"the manifest {request.manifest} lists no BAM or CRAM file")
     return outcomes
 
 
@@ -132,11 +135,11 @@ async def _is_alignments(session: Session, object_id: str) -> bool:
     return True
 
 
-async def _slice(source: SliceSource, args: argparse.Namespace, session: Session) -> Outcome:
+async def _slice(source: SliceSource, request: SliceRequest, session: Session) -> Outcome:
     try:
-        regions = regions_of(args, source.contigs)
+        regions = regions_of(request, source.contigs)
         await source.prepare(regions)
-        count, path = await asyncio.to_thread(write_slice, source, regions, args)
+        count, path = await asyncio.to_thread(write_slice, source, regions, request)
     except SLICE_ERRORS as exc:
         return Outcome.failed(source.name, "view", str(exc), source.object_id)
     where = str(path) if path else "stdout"

@@ -10,10 +10,12 @@ import json
 
 import httpx
 
+from score_tui.errors import ScoreTuiError
+
 TOKEN_HINT = "set ACCESSTOKEN, pass --token-file, or run `score-tui --batch login`"  # noqa: S105 - advice, not a secret
 
 
-class TransferError(Exception):
+class TransferError(ScoreTuiError):
     """A failure that stops a transfer; the message is a sentence for the user."""
 
 

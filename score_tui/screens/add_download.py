@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import re
 from pathlib import Path
 
@@ -10,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from score_tui.batch.manifests import is_uuid
+from score_tui.planning.requests import DownloadRequest, RequestError
 from score_tui.screens.form import FormScreen
 from score_tui.screens.pickers import PathPicker
 
@@ -21,7 +20,7 @@ LAYOUTS = [
 ]
 
 
-class AddDownloadScreen(FormScreen[argparse.Namespace | None]):
+class AddDownloadScreen(FormScreen[DownloadRequest | None]):
     """A form that becomes the arguments of `download`."""
 
     def compose(self) -> ComposeResult:
@@ -63,37 +62,23 @@ class AddDownloadScreen(FormScreen[argparse.Namespace | None]):
             )
 
     def submit(self) -> None:
-        ids = [i for i in re.split(r"[\s,]+", self.value("object-ids")) if i]
-        manifest, analysis, study = (
-            self.value("manifest"),
-            self.value("analysis"),
-            self.value("study"),
-        )
-        chosen = sum(1 for c in (ids, manifest, analysis) if c)
-        if chosen != 1:
-            self.fail("Give object ids, a manifest, or an analysis with its study (just one).")
-            return
-        bad = [i for i in ids if not is_uuid(i)]
-        if bad:
-            self.fail(f"{bad[0]} is not an object id (a UUID).")
-            return
-        if analysis and not study:
-            self.fail("An analysis needs its study.")
-            return
+        manifest = self.value("manifest")
         if manifest and not Path(manifest).expanduser().is_file():
             self.fail(f"{manifest} is not a file.")
             return
-        output_dir = self.value("output-dir") or "."
-        self.dismiss(
-            self.tui.batch_args(
-                "download",
-                object_id=ids or None,
+        try:
+            request = DownloadRequest(
+                object_ids=tuple(i for i in re.split(r"[\s,]+", self.value("object-ids")) if i),
                 manifest=str(Path(manifest).expanduser()) if manifest else None,
-                analysis_id=analysis or None,
-                study_id=study or None,
-                output_dir=str(Path(output_dir).expanduser()),
-                output_layout=self.query_one("#layout", Select).value,
+                analysis_id=self.value("analysis") or None,
+                study_id=self.value("study") or None,
+                output_dir=Path(self.value("output-dir") or ".").expanduser(),
+                output_layout=self.query_one("#layout", Select).value,  # type: ignore[arg-type]
                 index=self.query_one("#index", Checkbox).value,
                 force=self.query_one("#force", Checkbox).value,
+                verify_connection=False,  # the app checked it when it connected
             )
-        )
+        except RequestError as exc:
+            self.fail(f"{exc}.")
+            return
+        self.dismiss(request)

@@ -3,7 +3,6 @@ manifest."""
 
 from __future__ import annotations
 
-import argparse
 import shlex
 from pathlib import Path
 
@@ -11,14 +10,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
-from score_tui.batch.manifests import is_uuid
+from score_tui.planning.requests import RequestError, UploadRequest
 from score_tui.screens.form import FormScreen
 from score_tui.screens.pickers import PathPicker
 
 ACCESS = [("controlled", "controlled"), ("open", "open")]
 
 
-class AddUploadScreen(FormScreen[argparse.Namespace | None]):
+class AddUploadScreen(FormScreen[UploadRequest | None]):
     """A form that becomes the arguments of `upload`."""
 
     def compose(self) -> ComposeResult:
@@ -59,64 +58,30 @@ class AddUploadScreen(FormScreen[argparse.Namespace | None]):
 
     def submit(self) -> None:
         try:
-            files = [str(Path(f).expanduser()) for f in shlex.split(self.value("files"))]
+            files = [Path(f).expanduser() for f in shlex.split(self.value("files"))]
         except ValueError as exc:
             self.fail(f"The file list cannot be read: {exc}.")
             return
-        study, object_id, manifest = (
-            self.value("study"),
-            self.value("object-id"),
-            self.value("manifest"),
-        )
-        missing = [f for f in files if not Path(f).is_file()]
+        missing = [f for f in files if not f.is_file()]
         if missing:
             self.fail(f"{missing[0]} is not a file.")
             return
-        force = self.query_one("#force", Checkbox).value
-        if manifest:
-            if files or object_id:
-                self.fail("A manifest names its own files: leave files and object id empty.")
-                return
-            if not Path(manifest).expanduser().is_file():
-                self.fail(f"{manifest} is not a file.")
-                return
-            self.dismiss(
-                self.tui.batch_args(
-                    "upload",
-                    manifest=str(Path(manifest).expanduser()),
-                    force=force,
-                )
-            )
+        manifest = self.value("manifest")
+        if manifest and not Path(manifest).expanduser().is_file():
+            self.fail(f"{manifest} is not a file.")
             return
-        if not files:
-            self.fail("Choose at least one file (Browse… or type its path).")
-            return
-        if object_id:
-            if not is_uuid(object_id):
-                self.fail(f"{object_id} is not an object id (a UUID).")
-                return
-            if len(files) != 1:
-                self.fail("An object id names one file; register several with a study.")
-                return
-            self.dismiss(
-                self.tui.batch_args(
-                    "upload",
-                    object_id=object_id,
-                    file=files,
-                    force=force,
-                )
-            )
-            return
-        if not study:
-            self.fail("Give a study to register the files in, or an object id.")
-            return
-        self.dismiss(
-            self.tui.batch_args(
-                "upload",
-                study=study,
-                file=files,
-                force=force,
-                access=self.query_one("#access", Select).value,
+        try:
+            request = UploadRequest(
+                files=tuple(files),
+                object_id=self.value("object-id") or None,
+                manifest=str(Path(manifest).expanduser()) if manifest else None,
+                study=self.value("study") or None,
+                access=self.query_one("#access", Select).value,  # type: ignore[arg-type]
                 publish=self.query_one("#publish", Checkbox).value,
+                force=self.query_one("#force", Checkbox).value,
+                verify_connection=False,  # the app checked it when it connected
             )
-        )
+        except RequestError as exc:
+            self.fail(f"{exc}.")
+            return
+        self.dismiss(request)

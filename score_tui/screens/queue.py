@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input
 
 from score_tui.live_queue import TransferView
+from score_tui.planning.requests import DownloadRequest, UploadRequest
 from score_tui.widgets.queue_summary import QueueSummary
 from score_tui.widgets.transfer_table import TransferTable
 
@@ -91,18 +92,18 @@ class QueueScreen(Screen[None]):
 
         self.app.push_screen(AddDownloadScreen(), self._added_download)
 
-    def _added_download(self, args: object) -> None:
-        if args is not None:
-            self.tui.add_downloads(args)
+    def _added_download(self, request: DownloadRequest | None) -> None:
+        if request is not None:
+            self.tui.add_downloads(request)
 
     def action_add_upload(self) -> None:
         from score_tui.screens.add_upload import AddUploadScreen
 
         self.app.push_screen(AddUploadScreen(), self._added_upload)
 
-    def _added_upload(self, args: object) -> None:
-        if args is not None:
-            self.tui.add_uploads(args)
+    def _added_upload(self, request: UploadRequest | None) -> None:
+        if request is not None:
+            self.tui.add_uploads(request)
 
     def action_slice(self) -> None:
         from score_tui.screens.slice import SliceScreen

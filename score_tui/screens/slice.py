@@ -17,8 +17,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Select, Static
 
-from score_tui.batch.manifests import is_uuid
 from score_tui.client.errors import UrlRefused
+from score_tui.client.naming import is_uuid
 from score_tui.slicing.regions import Region, parse_queries
 from score_tui.slicing.remote import http_client
 from score_tui.slicing.slicer import SliceOutput, opened, output_header, records

@@ -11,6 +11,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+from score_tui.errors import ScoreTuiError
+
 #: The pseudo-bin holding per-reference statistics, not data.
 META_BIN = 37450
 MIN_SHIFT, LEVELS = 14, 5
@@ -21,7 +23,7 @@ MAX_POS = 1 << (MIN_SHIFT + 3 * LEVELS)
 NO_LIMIT = 2**64 - 1
 
 
-class IndexError_(ValueError):
+class BadIndex(ScoreTuiError, ValueError):
     """The index cannot be read."""
 
 
@@ -112,7 +114,7 @@ class BaiIndex:
     @classmethod
     def parse(cls, data: bytes) -> BaiIndex:
         if data[:4] != b"BAI\x01":
-            raise IndexError_("not a BAI index (no BAI magic)")
+            raise BadIndex("not a BAI index (no BAI magic)")
         try:
             (n_ref,) = struct.unpack_from("<i", data, 4)
             at = 8
@@ -137,7 +139,7 @@ class BaiIndex:
                 reference.finish()
                 references.append(reference)
         except struct.error as exc:
-            raise IndexError_(f"the BAI index is truncated or damaged ({exc})") from None
+            raise BadIndex(f"the BAI index is truncated or damaged ({exc})") from None
         return cls(references)
 
     def chunks(self, tid: int, beg: int, end: int) -> list[tuple[int, int]]:

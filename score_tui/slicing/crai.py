@@ -11,7 +11,7 @@ import gzip
 import zlib
 from dataclasses import dataclass
 
-from score_tui.slicing.bai import IndexError_
+from score_tui.slicing.bai import BadIndex
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,7 @@ class CraiIndex:
         try:
             text = gzip.decompress(data).decode("ascii")
         except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
-            raise IndexError_(f"not a CRAI index ({exc})") from None
+            raise BadIndex(f"not a CRAI index ({exc})") from None
         slices = []
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
@@ -42,7 +42,7 @@ class CraiIndex:
                 fields = [int(f) for f in line.split("\t")]
                 slices.append(CraiSlice(*fields[:6]))
             except (ValueError, TypeError):
-                raise IndexError_(f"line {number} of the CRAI index is damaged") from None
+                raise BadIndex(f"line {number} of the CRAI index is damaged") from None
         return cls(slices)
 
     def containers(self) -> list[int]:

@@ -11,10 +11,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from score_tui.errors import ScoreTuiError
+
 _SPAN = re.compile(r"^(?:(?P<start>[\d,_]+)(?:-(?P<end>[\d,_]+)?)?)?$")
 
 
-class RegionError(ValueError):
+class RegionError(ScoreTuiError, ValueError):
     """A region cannot be used; the message says which and why."""
 
 

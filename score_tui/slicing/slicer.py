@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from score_tui.errors import ScoreTuiError
 from score_tui.slicing.plan import NotAlignments
 from score_tui.slicing.regions import Region
 
 MODES = {"sam": "w", "bam": "wb", "cram": "wc"}
 
 
-class SliceError(ValueError):
+class SliceError(ScoreTuiError, ValueError):
     """A slice cannot be made; the message says why and what to do."""
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 
-from score_tui.batch.layout import index_of
 from score_tui.client.errors import TransferError
+from score_tui.client.naming import index_of
 from score_tui.engine.dataplane import store_error
-from score_tui.slicing.bai import BaiIndex, IndexError_
+from score_tui.slicing.bai import BadIndex, BaiIndex
 from score_tui.slicing.crai import CraiIndex
 from score_tui.slicing.plan import (
     BGZF_EOF,
@@ -154,7 +154,7 @@ async def remote_source(
             os.utime(data_path, (0, 0))
             with opened(data_path, kind, index_path, reference) as handle:
                 source.contigs = contigs(handle)
-    except IndexError_ as exc:
+    except BadIndex as exc:
         raise SliceError(f"{index_entity.file_name}: {exc}") from None
     return source
 

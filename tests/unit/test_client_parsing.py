@@ -7,8 +7,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from score_tui.batch.layout import index_of, target_path
-from score_tui.batch.manifests import ManifestError, download_object_ids, upload_entries
 from score_tui.client.errors import (
     AccessRefused,
     NotFound,
@@ -17,7 +15,10 @@ from score_tui.client.errors import (
     service_error,
 )
 from score_tui.client.models import Entity
+from score_tui.client.naming import index_of
 from score_tui.engine.hashing import normalized_md5
+from score_tui.planning.layout import target_path
+from score_tui.planning.manifests import ManifestError, download_object_ids, upload_entries
 
 OID = "3f1c4a55-6f4e-4c34-8a77-0c8f0d0f2a11"
 MD5 = "9e107d9d372bb6826bd81d3542a419d6"

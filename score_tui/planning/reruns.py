@@ -8,7 +8,6 @@ analysis in Song describes other bytes.
 
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
 from score_tui.client.errors import NotFound, TransferError
@@ -18,24 +17,25 @@ from score_tui.engine.registrations import (
     Registrations,
     RegistrationState,
 )
+from score_tui.planning.requests import UploadRequest
 from score_tui.workspace import Workspace
 
 
 async def earlier_registration(
-    args: argparse.Namespace,
+    request: UploadRequest,
     session: Workspace,
     registry: Registrations,
     files: list[RegisteredFile],
 ) -> RegistrationRecord | None:
-    """The journal's registration of these files in `args.study` to go on with (its analysis
+    """The journal's registration of these files in `request.song_study` to go on with (its analysis
     id is None if Song never registered it), or None to register them anew."""
-    known = registry.in_study(session.song.metadata_url, args.study)
+    known = registry.in_study(session.song.metadata_url, request.song_study)
     for record in known:
         if record.same_files(files):
             found = await _confirmed(record, session, registry, known)
             if found is not None:
                 return found
-    _refuse_overlaps(args, registry, known, files)
+    _refuse_overlaps(request, registry, known, files)
     return None
 
 
@@ -103,7 +103,7 @@ def adopt_analysis(record: RegistrationRecord, song_files: list[dict[str, Any]])
 
 
 def _refuse_overlaps(
-    args: argparse.Namespace,
+    request: UploadRequest,
     registry: Registrations,
     known: list[RegistrationRecord],
     files: list[RegisteredFile],
@@ -115,7 +115,7 @@ def _refuse_overlaps(
         shared = [f for f in record.files if f.name in asked]
         if not shared or not record.state.unfinished:
             continue
-        if args.force or record.analysis_id is None:
+        if request.force or record.analysis_id is None:
             # A submission Song may never have seen, or the user's choice: start anew.
             record.state = RegistrationState.ABANDONED
             registry.save(record)

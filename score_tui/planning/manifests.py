@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from score_tui.client.naming import is_uuid
+from score_tui.errors import ScoreTuiError
 
 UPLOAD_COLUMNS = ("object_id", "file_path", "md5")
 DOWNLOAD_COLUMNS = 11
 MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
 
 
-class ManifestError(Exception):
+class ManifestError(ScoreTuiError):
     """A manifest that cannot be used; the message names the line and what is wrong."""
 
 
@@ -49,14 +51,6 @@ def read_manifest(source: str) -> str:
         raise ManifestError(f"the manifest {source} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ManifestError(f"cannot read the manifest {source}: {exc}") from None
-
-
-def is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _rows(text: str, source: str) -> list[tuple[int, list[str]]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -11,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from score_tui.batch.outcome import Outcome
-from score_tui.batch.reruns import adopt_analysis, earlier_registration
 from score_tui.client.errors import NotFound, Retryable, TransferError
 from score_tui.engine.hashing import md5_of_file
 from score_tui.engine.registrations import (
@@ -21,6 +18,9 @@ from score_tui.engine.registrations import (
     Registrations,
     RegistrationState,
 )
+from score_tui.planning.outcome import Outcome
+from score_tui.planning.requests import UploadRequest
+from score_tui.planning.reruns import adopt_analysis, earlier_registration
 from score_tui.workspace import Workspace
 
 SONG_FILE_NAME = re.compile(r"^[A-Za-z0-9_.\-\[\]()]+$")
@@ -49,23 +49,23 @@ def file_type(name: str) -> tuple[str, str]:
     return (suffix.lstrip(".").upper() or "OTHER", "Other")
 
 
-def default_payload(study: str, args: argparse.Namespace) -> dict[str, Any]:
+def default_payload(study: str, request: UploadRequest) -> dict[str, Any]:
     """A minimal sequencingRead submission; `--payload` gives a template for a real Song."""
     return {
         "studyId": study,
         "analysisType": {"name": "sequencingRead"},
         "samples": [
             {
-                "submitterSampleId": args.sample,
+                "submitterSampleId": request.sample,
                 "sampleType": "Total DNA",
                 "matchedNormalSubmitterSampleId": None,
                 "specimen": {
-                    "submitterSpecimenId": f"{args.sample}-specimen",
+                    "submitterSpecimenId": f"{request.sample}-specimen",
                     "specimenType": "Normal",
                     "specimenTissueSource": "Blood derived",
                     "tumourNormalDesignation": "Normal",
                 },
-                "donor": {"submitterDonorId": args.donor, "gender": "Other"},
+                "donor": {"submitterDonorId": request.donor, "gender": "Other"},
             }
         ],
         "experiment": {"libraryStrategy": "Other"},
@@ -141,11 +141,11 @@ class Registration:
 
 
 async def register_files(
-    args: argparse.Namespace, session: Workspace
+    request: UploadRequest, session: Workspace
 ) -> tuple[list[tuple[str, Path, str]], Registration]:
     """Submit an analysis holding `--file`s to Song, or go on with the one an earlier run of the
     same command registered; returns (object id, path, md5) for each file."""
-    paths = [Path(f) for f in args.file]
+    paths = list(request.files)
     _check_files(paths)
     md5s = await asyncio.gather(*(_md5_file(p) for p in paths))
     files = [
@@ -153,16 +153,16 @@ async def register_files(
         for p, md5 in zip(paths, md5s, strict=True)
     ]
     registry = Registrations(session.journal)
-    record = await earlier_registration(args, session, registry, files)
+    record = await earlier_registration(request, session, registry, files)
     if record is None:
         record = RegistrationRecord(
-            study=args.study, server_url=session.api.server_url,
-            metadata_url=session.song.metadata_url, files=files, publish=args.publish,
+            study=request.song_study, server_url=session.api.server_url,
+            metadata_url=session.song.metadata_url, files=files, publish=request.publish,
         )  # fmt: skip
         registry.add(record)  # committed before Song is asked: a rerun then knows to look
-    record.publish = args.publish
+    record.publish = request.publish
     if record.analysis_id is None:
-        await _submit(args, session, registry, record)
+        await _submit(request, session, registry, record)
     else:
         registry.save(record)
         session.note(
@@ -191,20 +191,20 @@ def _check_files(paths: list[Path]) -> None:
 
 
 async def _submit(
-    args: argparse.Namespace,
+    request: UploadRequest,
     session: Workspace,
     registry: Registrations,
     record: RegistrationRecord,
 ) -> None:
     """Register the record's files as a new analysis and write its id and object ids."""
-    payload = _template(args)
-    payload["studyId"] = args.study
+    payload = _template(request)
+    payload["studyId"] = request.song_study
     payload["files"] = [
         {
             "fileName": f.name,
             "fileSize": f.size,
             "fileMd5sum": f.md5,
-            "fileAccess": args.access,
+            "fileAccess": request.access,
             "fileType": file_type(f.name)[0],
             "dataType": file_type(f.name)[1],
         }
@@ -212,32 +212,34 @@ async def _submit(
     ]
     try:
         try:
-            analysis_id = await session.song.submit(args.study, payload)
+            analysis_id = await session.song.submit(request.song_study, payload)
         except NotFound as exc:
             if "study.id.does.not.exist" not in str(exc):
                 raise
-            await session.song.create_study(args.study)  # a new study: create it, as a user would
-            analysis_id = await session.song.submit(args.study, payload)
+            await session.song.create_study(
+                request.song_study
+            )  # a new study: create it, as a user would
+            analysis_id = await session.song.submit(request.song_study, payload)
     except Retryable:
         raise  # Song may have registered it: a rerun looks for it
     except TransferError:
         registry.forget(record)  # refused: nothing was registered
         raise
-    files = await session.song.analysis_files(args.study, analysis_id)
+    files = await session.song.analysis_files(request.song_study, analysis_id)
     record.analysis_id = analysis_id
     adopt_analysis(record, files)
     registry.save(record)
 
 
-def _template(args: argparse.Namespace) -> dict[str, Any]:
-    if not args.payload:
-        return default_payload(args.study, args)
+def _template(request: UploadRequest) -> dict[str, Any]:
+    if not request.payload:
+        return default_payload(request.song_study, request)
     try:
-        template = json.loads(Path(args.payload).read_text())
+        template = json.loads(Path(request.payload).read_text())
     except (OSError, ValueError) as exc:
-        raise TransferError(f"cannot read the payload template {args.payload}: {exc}") from None
+        raise TransferError(f"cannot read the payload template {request.payload}: {exc}") from None
     if not isinstance(template, dict):
-        raise TransferError(f"the payload template {args.payload} must be a JSON object")
+        raise TransferError(f"the payload template {request.payload} must be a JSON object")
     return template
 
 

@@ -1,0 +1,34 @@
+"""Names the client checks and matches: object ids, and index files beside their data files."""
+
+from __future__ import annotations
+
+import uuid
+
+from score_tui.client.models import Entity
+
+INDEX_SUFFIXES = (".bai", ".crai", ".tbi", ".csi", ".idx")
+
+
+def is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def index_of(entity: Entity, siblings: list[Entity]) -> Entity | None:
+    """The index file of `entity` in its analysis: `<name>.bai|.crai|.tbi|.csi|.idx`, or
+    `<stem>.bai|.crai` (`x.bam` -> `x.bai`), compared case-insensitively."""
+    name = entity.file_name.lower()
+    stem = name.rsplit(".", 1)[0]
+    wanted = [name + suffix for suffix in INDEX_SUFFIXES] + [stem + ".bai", stem + ".crai"]
+    by_name = {s.file_name.lower(): s for s in siblings if s.id != entity.id}
+    for candidate in wanted:
+        if candidate in by_name:
+            return by_name[candidate]
+    return None
+
+
+def is_index(entity: Entity) -> bool:
+    return entity.file_name.lower().endswith(INDEX_SUFFIXES)

@@ -1,0 +1,95 @@
+"""The client's layers point one way: a module imports only its own layer and those below it,
+and nothing below the terminal UI imports Textual."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "score_tui"
+#: Lowest first. A part is a module or subpackage directly under score_tui.
+LAYERS: list[set[str]] = [
+    {"errors", "units"},
+    {"client"},
+    {"engine"},
+    {"config", "workspace"},
+    {"planning", "slicing"},
+    {"batch"},
+    {"live_queue", "widgets", "screens", "app"},
+    {"demo", "cli", "__main__", "__init__"},
+]
+BELOW_THE_UI = {"errors", "units", "client", "engine", "config", "workspace"}
+BELOW_THE_UI |= {"planning", "slicing", "batch"}
+
+
+def part_of(path: Path) -> str:
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0].removesuffix(".py")
+
+
+def level(part: str) -> int:
+    return next(number for number, layer in enumerate(LAYERS) if part in layer)
+
+
+def imports(path: Path) -> set[str]:
+    """Top-level names imported from, type-checking-only imports left out."""
+    tree = ast.parse(path.read_text())
+    guarded = {
+        id(node)
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for node in ast.walk(block)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in guarded:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def sources() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_every_part_has_a_layer() -> None:
+    for path in sources():
+        level(part_of(path))
+
+
+def test_no_module_imports_a_layer_above_it() -> None:
+    upward = []
+    for path in sources():
+        own = level(part_of(path))
+        for module in imports(path):
+            if module.startswith("score_tui."):
+                target = module.split(".")[1]
+                if level(target) > own:
+                    upward.append(f"{path.relative_to(PACKAGE)} imports {module}")
+    assert upward == []
+
+
+def test_batch_and_the_ui_do_not_import_each_other() -> None:
+    ui = LAYERS[6]
+    crossing = [
+        f"{path.relative_to(PACKAGE)} imports {module}"
+        for path in sources()
+        if part_of(path) in ui
+        for module in imports(path)
+        if module.startswith("score_tui.batch")
+    ]
+    assert crossing == []
+
+
+def test_nothing_below_the_ui_imports_textual() -> None:
+    found = [
+        f"{path.relative_to(PACKAGE)} imports {module}"
+        for path in sources()
+        if part_of(path) in BELOW_THE_UI
+        for module in imports(path)
+        if module == "textual" or module.startswith("textual.")
+    ]
+    assert found == []
