@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 from urllib.parse import quote
 
@@ -12,9 +11,14 @@ import httpx
 from score_broker.auth.identity import folded
 from score_broker.errors import MetadataUnavailable, NotFound
 from score_broker.metadata.entity import Entity
+from score_broker.retrying import retrying
 
 log = logging.getLogger(__name__)
 RETRY_DELAY = 0.2
+
+
+class _SongFailed(Exception):
+    """Song could not be reached or failed (5xx): worth another try."""
 
 
 class RemoteSong:
@@ -31,29 +35,37 @@ class RemoteSong:
     def _get(self, path: str, what: str, kind: type = dict) -> Any:
         """The JSON at `path` (a `kind`); None on 404 (and 400, as Score reads it); 503 on
         anything else."""
-        for attempt in range(self.retries + 1):
+        try:
+            return retrying(
+                lambda: self._get_once(path, what, kind),
+                self.retries + 1,
+                retryable=lambda error: isinstance(error, _SongFailed),
+                delay=lambda number: RETRY_DELAY * 2 ** (number - 1),
+            )
+        except _SongFailed as failed:
+            log.warning("%s", failed)
+            raise MetadataUnavailable(f"{failed}; try again later.") from None
+
+    def _get_once(self, path: str, what: str, kind: type) -> Any:
+        try:
+            response = self._http.get(path)
+        except httpx.HTTPError as error:
+            problem = f"cannot reach Song at {self.base_url} ({type(error).__name__})"
+            raise _SongFailed(problem) from error
+        if response.status_code in (400, 404):
+            return None
+        if response.status_code == 200:
             try:
-                response = self._http.get(path)
-            except httpx.HTTPError as error:
-                problem = f"cannot reach Song at {self.base_url} ({type(error).__name__})"
-            else:
-                if response.status_code in (400, 404):
-                    return None
-                if response.status_code == 200:
-                    try:
-                        body = response.json()
-                    except ValueError:
-                        body = None
-                    if isinstance(body, kind):
-                        return body
-                    raise MetadataUnavailable(f"Song answered {what} with something not JSON.")
-                problem = f"Song answered {what} with HTTP {response.status_code}"
-                if response.status_code < 500:
-                    raise MetadataUnavailable(f"{problem}; check the broker's [song] url.")
-            if attempt < self.retries:
-                time.sleep(RETRY_DELAY * 2**attempt)
-        log.warning("%s", problem)
-        raise MetadataUnavailable(f"{problem}; try again later.")
+                body = response.json()
+            except ValueError:
+                body = None
+            if isinstance(body, kind):
+                return body
+            raise MetadataUnavailable(f"Song answered {what} with something not JSON.")
+        problem = f"Song answered {what} with HTTP {response.status_code}"
+        if response.status_code < 500:
+            raise MetadataUnavailable(f"{problem}; check the broker's [song] url.")
+        raise _SongFailed(problem)
 
     def entity(self, object_id: str) -> Entity:
         body = self._get(f"/entities/{quote(object_id, safe='')}", f"the entity {object_id}")

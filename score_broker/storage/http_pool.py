@@ -24,11 +24,12 @@ import select
 import socket
 import ssl
 import threading
-import time
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from score_broker.retrying import retrying
 
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 IDLE_PER_HOST = 64
@@ -39,6 +40,14 @@ class Answer:
     status: int
     headers: dict[str, str]  # lower-case names
     body: bytes
+
+
+class _Busy(Exception):
+    """An answer worth trying again for (500, 502, 503, 504)."""
+
+    def __init__(self, answer: Answer) -> None:
+        super().__init__(answer.status)
+        self.answer = answer
 
 
 class Unreachable(Exception):
@@ -85,19 +94,27 @@ class HttpPool:
         if parts.scheme == "http" and self._proxy_for("http", parts.hostname or ""):
             target = url  # a plain-HTTP proxy takes the absolute form
         pool = (parts.scheme, parts.netloc)
-        for attempt in range(1, self._attempts + 1):
+
+        def once() -> Answer:
             try:
                 answer = self._exchange(
                     pool, parts.hostname or "", parts.port, method, target, body, headers
                 )
             except (OSError, http.client.HTTPException) as error:
-                if attempt == self._attempts:
-                    raise Unreachable(f"{type(error).__name__}: {error}") from error
-            else:
-                if answer.status not in RETRIED_STATUSES or attempt == self._attempts:
-                    return answer
-            time.sleep(random.uniform(0.05, 0.2) * attempt)  # noqa: S311 - jitter
-        raise AssertionError("unreachable")
+                raise Unreachable(f"{type(error).__name__}: {error}") from error
+            if answer.status in RETRIED_STATUSES:
+                raise _Busy(answer)
+            return answer
+
+        try:
+            return retrying(
+                once,
+                self._attempts,
+                retryable=lambda error: isinstance(error, Unreachable | _Busy),
+                delay=lambda number: random.uniform(0.05, 0.2) * number,  # noqa: S311 - jitter
+            )
+        except _Busy as busy:
+            return busy.answer  # still busy after the last try: the caller reads the answer
 
     def _exchange(
         self,

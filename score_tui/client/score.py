@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -12,13 +11,13 @@ from score_tui.client.backoff import Backoff
 from score_tui.client.errors import (
     AccessRefused,
     ChecksumMismatch,
-    Retryable,
     TransferError,
     network_error,
     server_message,
     service_error,
 )
 from score_tui.client.models import ObjectSpec
+from score_tui.client.retrying import retrying
 from score_tui.client.service_http import ServiceHttp
 from score_tui.client.tls import verify_for
 
@@ -66,19 +65,17 @@ class ScoreApi:
         returned: tuple[int, ...] = (404,),
     ) -> httpx.Response:
         """One service call; statuses in `returned` go back to the caller, failures raise."""
-        failures = 0
-        while True:
+
+        async def attempt() -> httpx.Response:
             try:
                 response = await self._http.request(method, path, params=params)
-                if response.status_code < 400 or response.status_code in returned:
-                    return response
-                error = service_error(what, response)
             except httpx.HTTPError as exc:
-                error = network_error(f"{what} at {self.server_url}", exc)
-            failures += 1
-            if not isinstance(error, Retryable) or failures >= self.backoff.attempts:
-                raise error
-            await asyncio.sleep(self.backoff.delay(failures))
+                raise network_error(f"{what} at {self.server_url}", exc) from exc
+            if response.status_code < 400 or response.status_code in returned:
+                return response
+            raise service_error(what, response)
+
+        return await retrying(attempt, self.backoff)
 
     async def _json(
         self, what: str, method: str, path: str, params: dict[str, Any] | None = None

@@ -6,8 +6,10 @@ from typing import Any
 
 import httpx
 
+from score_tui.client.backoff import Backoff
 from score_tui.client.errors import TransferError, network_error, service_error
 from score_tui.client.models import Entity
+from score_tui.client.retrying import retrying
 from score_tui.client.score import service_http
 
 PAGE_SIZE = 2000
@@ -22,8 +24,10 @@ class SongApi:
         token: str | None = None,
         *,
         timeout: float = 60.0,
+        backoff: Backoff | None = None,
     ) -> None:
         self.metadata_url = metadata_url.rstrip("/")
+        self.backoff = backoff or Backoff(attempts=5)
         self._http = service_http(self.metadata_url, token, timeout)
 
     async def aclose(self) -> None:
@@ -37,16 +41,25 @@ class SongApi:
         params: dict[str, Any] | None = None,
         json: Any = None,
     ) -> Any:
-        try:
-            response = await self._http.request(method, path, params, json)
-        except httpx.HTTPError as exc:
-            raise network_error(f"{what} (Song at {self.metadata_url})", exc) from exc
-        if response.status_code >= 400:
-            raise service_error(f"{what} (Song)", response)
-        try:
-            return response.json()
-        except ValueError:
-            raise TransferError(f"{what}: Song did not answer with JSON") from None
+        """One call's JSON answer. Reads and state changes (GET, PUT) are tried again while
+        their failures are worth it; a submission (POST) is not, since Song may have taken it
+        (a rerun of the upload looks for it instead)."""
+
+        async def attempt() -> Any:
+            try:
+                response = await self._http.request(method, path, params, json)
+            except httpx.HTTPError as exc:
+                raise network_error(f"{what} (Song at {self.metadata_url})", exc) from exc
+            if response.status_code >= 400:
+                raise service_error(f"{what} (Song)", response)
+            try:
+                return response.json()
+            except ValueError:
+                raise TransferError(f"{what}: Song did not answer with JSON") from None
+
+        if method == "POST":
+            return await attempt()
+        return await retrying(attempt, self.backoff)
 
     async def entity(self, object_id: str) -> Entity:
         wire = await self._json(f"looking up object {object_id}", "GET", f"/entities/{object_id}")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from score_tui.client.backoff import Backoff
 from score_tui.client.errors import Retryable, TransferError, UrlRefused
+from score_tui.client.retrying import retrying
 from score_tui.client.score import ScoreApi
 from score_tui.engine.bandwidth import BandwidthLimiter
 from score_tui.engine.dataplane import DataPlane
@@ -318,9 +319,14 @@ class Engine:
         part: PartRecord,
         failures: dict[int, int],
     ) -> None:
-        """Move one part, retrying with backoff; fresh URLs when the store refuses one."""
+        """Move one part, retrying with backoff; fresh URLs when the store refuses one (at most
+        `backoff.attempts` times, not counted as failures). `failures` counts each part's
+        failures across the transfer's rounds."""
         refreshes = 0
-        while True:
+        generation = runner.url_generation
+
+        async def attempt() -> None:
+            nonlocal generation
             moved = 0
 
             def on_bytes(count: int) -> None:
@@ -335,27 +341,37 @@ class Engine:
                     self.events.publish(PartChanged(transfer.id, part.number, PartState.MOVING))
                     await runner.move(part, on_bytes)
                 await runner.record(part)
-                part.done = True
-                self.journal.part_done(transfer.id, part)
-                runner.landed(parts)
-                self.events.publish(PartChanged(transfer.id, part.number, PartState.DONE))
-                return
-            except Retryable as exc:
+            except BaseException as exc:
                 on_bytes(-moved)
-                self.events.publish(
-                    PartChanged(transfer.id, part.number, PartState.FAILED, str(exc))
-                )
-                if isinstance(exc, UrlRefused) and refreshes < self.backoff.attempts:
-                    refreshes += 1
-                    await runner.refresh_urls(generation)
-                    continue
-                count = failures[part.number] = failures.get(part.number, 0) + 1
-                if count >= self.backoff.attempts:
-                    raise TransferError(f"{exc} (gave up after {count} attempts)") from exc
-                await asyncio.sleep(self.backoff.delay(count))
-            except BaseException:
-                on_bytes(-moved)
+                if isinstance(exc, Retryable):
+                    self.events.publish(
+                        PartChanged(transfer.id, part.number, PartState.FAILED, str(exc))
+                    )
                 raise
+
+        async def fresh_urls(error: Exception) -> bool:
+            nonlocal refreshes
+            if not isinstance(error, UrlRefused) or refreshes >= self.backoff.attempts:
+                return False
+            refreshes += 1
+            await runner.refresh_urls(generation)
+            return True
+
+        def give_up(error: Exception, count: int) -> Exception:
+            return TransferError(f"{error} (gave up after {count} attempts)")
+
+        await retrying(
+            attempt,
+            self.backoff,
+            recover=fresh_urls,
+            give_up=give_up,
+            failures=failures,
+            key=part.number,
+        )
+        part.done = True
+        self.journal.part_done(transfer.id, part)
+        runner.landed(parts)
+        self.events.publish(PartChanged(transfer.id, part.number, PartState.DONE))
 
 
 def _known_size(transfer: Transfer) -> int:

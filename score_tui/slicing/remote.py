@@ -16,6 +16,7 @@ import httpx
 
 from score_tui.client.backoff import Backoff
 from score_tui.client.errors import Retryable, TransferError, UrlRefused, network_error
+from score_tui.client.retrying import retrying
 from score_tui.engine.dataplane import store_error
 
 #: Ranges closer than this are fetched as one request (fewer round trips for a few bytes).
@@ -100,18 +101,16 @@ class SparseCopy:
 
     async def _get(self, start: int, end: int) -> None:
         """One range, tried again with backoff when the link fails or the bytes come short."""
-        failures = 0
-        while True:
-            try:
-                await self._get_once(start, end)
-                return
-            except UrlRefused as exc:  # expired or revoked: the same URL will not do better
-                raise UrlRefused(f"{exc}; run the slice again for a fresh URL") from None
-            except Retryable:
-                failures += 1
-                if failures >= self.backoff.attempts:
-                    raise
-                await asyncio.sleep(self.backoff.delay(failures))
+
+        def worth_another_try(error: Exception) -> bool:
+            return isinstance(error, Retryable) and not isinstance(error, UrlRefused)
+
+        try:
+            await retrying(
+                lambda: self._get_once(start, end), self.backoff, retryable=worth_another_try
+            )
+        except UrlRefused as exc:  # expired or revoked: the same URL will not do better
+            raise UrlRefused(f"{exc}; run the slice again for a fresh URL") from None
 
     async def _get_once(self, start: int, end: int) -> None:
         what = f"bytes {start}-{end - 1}"
