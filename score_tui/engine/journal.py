@@ -16,7 +16,10 @@ import logging
 import sqlite3
 import threading
 import time
+import typing
 from collections.abc import Iterable
+from dataclasses import fields
+from enum import Enum
 from pathlib import Path
 
 from score_tui.engine.model import Direction, PartRecord, State, Transfer
@@ -88,10 +91,35 @@ FLUSH_COUNT = 2000
 #: Columns added after the first release of the journal, with their declarations.
 ADDED_COLUMNS = {"md5_declared": "INTEGER NOT NULL DEFAULT 0", "source_stamp": "TEXT"}
 
-COLUMNS = (
-    'id, direction, object_id, server_url, path, file_name, size, md5, md5_declared, "offset", '
-    "length, force, validate, state, error, upload_id, temp_path, source_stamp, created, updated"
-)
+#: The transfer fields the journal keeps, one column each, named as the fields are.
+TRANSFER_FIELDS = tuple(f.name for f in fields(Transfer) if f.metadata.get("journalled", True))
+#: The fields `save` writes: those that change while a transfer runs.
+CHANGING_FIELDS = (
+    "size", "md5", "state", "error", "upload_id", "temp_path", "source_stamp", "force", "updated",
+)  # fmt: skip
+_TYPES = typing.get_type_hints(Transfer)
+
+
+def _column(name: str) -> str:
+    return f'"{name}"'
+
+
+def _stored(value: object) -> object:
+    """A field's value as SQLite keeps it: enums by value, booleans as 0 or 1."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _loaded(name: str, value: object) -> object:
+    kind = _TYPES[name]
+    if kind is bool:
+        return bool(value)
+    if isinstance(kind, type) and issubclass(kind, Enum):
+        return kind(value)
+    return value
 
 
 class Journal:
@@ -192,32 +220,22 @@ class Journal:
 
     def add(self, transfer: Transfer) -> None:
         transfer.created = transfer.updated = time.time()
+        columns = ", ".join(_column(name) for name in TRANSFER_FIELDS)
+        marks = ", ".join("?" for _ in TRANSFER_FIELDS)
         self._write(
-            f"INSERT INTO transfers ({COLUMNS}) VALUES "  # noqa: S608 - constant columns
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(
-                transfer.id, transfer.direction.value, transfer.object_id,
-                transfer.server_url, transfer.path, transfer.file_name, transfer.size,
-                transfer.md5, int(transfer.md5_declared), transfer.offset, transfer.length,
-                int(transfer.force),
-                int(transfer.validate), transfer.state.value, transfer.error,
-                transfer.upload_id, transfer.temp_path, transfer.source_stamp,
-                transfer.created, transfer.updated,
-            )],
-        )  # fmt: skip
+            f"INSERT INTO transfers ({columns}) VALUES ({marks})",  # noqa: S608 - field names
+            [tuple(_stored(getattr(transfer, name)) for name in TRANSFER_FIELDS)],
+        )
 
     def save(self, transfer: Transfer) -> None:
         """Write the fields that change while a transfer runs."""
         transfer.updated = time.time()
+        assignments = ", ".join(f"{_column(name)} = ?" for name in CHANGING_FIELDS)
+        values = tuple(_stored(getattr(transfer, name)) for name in CHANGING_FIELDS)
         self._write(
-            "UPDATE transfers SET size = ?, md5 = ?, state = ?, error = ?, upload_id = ?, "
-            "temp_path = ?, source_stamp = ?, force = ?, updated = ? WHERE id = ?",
-            [(
-                transfer.size, transfer.md5, transfer.state.value, transfer.error,
-                transfer.upload_id, transfer.temp_path, transfer.source_stamp,
-                int(transfer.force), transfer.updated, transfer.id,
-            )],
-        )  # fmt: skip
+            f"UPDATE transfers SET {assignments} WHERE id = ?",  # noqa: S608 - field names
+            [(*values, transfer.id)],
+        )
 
     def set_parts(self, transfer_id: str, parts: Iterable[PartRecord]) -> None:
         """Replace the part layout (a new upload, or a download whose spec changed)."""
@@ -296,7 +314,7 @@ class Journal:
         return [row["id"] for row in rows]
 
     def _select(self, where: str, args: tuple[object, ...]) -> list[Transfer]:
-        columns = ", ".join(f"t.{c.strip()}" for c in COLUMNS.split(","))
+        columns = ", ".join(f"t.{_column(name)}" for name in TRANSFER_FIELDS)
         query = (
             f"SELECT {columns}, COALESCE(SUM(CASE WHEN p.done THEN p.size END), 0) AS bytes_done "  # noqa: S608
             f"FROM transfers t LEFT JOIN parts p ON p.transfer_id = t.id {where} "
@@ -309,26 +327,5 @@ class Journal:
 
 
 def _transfer(row: sqlite3.Row) -> Transfer:
-    return Transfer(
-        id=row["id"],
-        direction=Direction(row["direction"]),
-        object_id=row["object_id"],
-        server_url=row["server_url"],
-        path=row["path"],
-        file_name=row["file_name"],
-        size=row["size"],
-        md5=row["md5"],
-        md5_declared=bool(row["md5_declared"]),
-        offset=row["offset"],
-        length=row["length"],
-        force=bool(row["force"]),
-        validate=bool(row["validate"]),
-        state=State(row["state"]),
-        error=row["error"],
-        upload_id=row["upload_id"],
-        temp_path=row["temp_path"],
-        source_stamp=row["source_stamp"],
-        created=row["created"],
-        updated=row["updated"],
-        bytes_done=row["bytes_done"],
-    )
+    values = {name: _loaded(name, row[name]) for name in TRANSFER_FIELDS}
+    return Transfer(**values, bytes_done=row["bytes_done"])  # type: ignore[arg-type]

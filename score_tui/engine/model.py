@@ -58,6 +58,10 @@ class PartRecord:
     etag: str | None = None
 
 
+#: Field metadata of what the journal does not keep.
+NOT_JOURNALLED = {"journalled": False}
+
+
 @dataclass(slots=True)
 class Transfer:
     """One file moving in one direction between `path` and object `object_id`.
@@ -90,13 +94,14 @@ class Transfer:
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
     created: float = 0.0
     updated: float = 0.0
-    bytes_done: int = 0
+    #: Bytes of the parts done (the journal sums its parts rather than keeping this).
+    bytes_done: int = field(default=0, metadata=NOT_JOURNALLED)
     #: The whole-file MD5 check of this run, and why it was skipped if it was (not journalled).
-    md5_check: Md5State = Md5State.PENDING
-    md5_note: str | None = None
+    md5_check: Md5State = field(default=Md5State.PENDING, metadata=NOT_JOURNALLED)
+    md5_note: str | None = field(default=None, metadata=NOT_JOURNALLED)
     #: An upload whose object this run registered in Song: it cannot exist at the broker yet,
     #: so nothing is asked before starting it (not journalled: a resumed run asks).
-    new_object: bool = False
+    new_object: bool = field(default=False, metadata=NOT_JOURNALLED)
 
     @property
     def short_id(self) -> str:
