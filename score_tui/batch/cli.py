@@ -83,7 +83,27 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, summary: str) -> argparse.ArgumentParser:
         return commands.add_parser(name, parents=[common], help=summary, description=summary)
 
-    up = command("upload", "Upload files (by object id, a manifest, or registering with Song).")
+    _upload_options(
+        command("upload", "Upload files (by object id, a manifest, or registering with Song).")
+    )
+    _download_options(command("download", "Download objects by id, a manifest, or an analysis."))
+    _view_options(command("view", "Slice BAM/CRAM by region, fetching only the blocks needed."))
+    url = command("url", "Print a URL of the whole object for other tools.")
+    url.add_argument("--object-id", type=parse_uuid, required=True)
+    command("info", "Show the broker, Song and token in use (the token masked).").add_argument(
+        "--verbose", action="store_true"
+    )
+    command("manifest", "Print a manifest.").add_argument("--manifest", required=True)
+    st = command("status", "Show the journal: queued, running, paused, failed, done.")
+    st.add_argument("--all", action="store_true", help="include done and cancelled transfers")
+    res = command("resume", "Resume unfinished transfers from the journal.")
+    res.add_argument("transfer_id", nargs="*", help="ids (or prefixes) from `status`")
+    command("login", "Save the access token in the OS keyring.")
+    command("logout", "Forget the saved access token.")
+    return parser
+
+
+def _upload_options(up: argparse.ArgumentParser) -> None:
     up.add_argument("--object-id", type=parse_uuid, help="the object id Song gave the file")
     up.add_argument("--file", action="append", default=[], help="the file (repeat with --study)")
     up.add_argument("--md5", help="the file's MD5 (computed when not given)")
@@ -98,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "(--study: register changed files as a new analysis)")  # fmt: skip
     _flag(up, "--verify-connection", True, "check the storage connection first")
 
-    down = command("download", "Download objects by id, a manifest, or an analysis.")
+
+def _download_options(down: argparse.ArgumentParser) -> None:
     down.add_argument("--object-id", nargs="+", type=parse_uuid, help="one or more object ids")
     down.add_argument("--manifest", help="an 11-column download manifest (path or URL)")
     down.add_argument("--analysis-id", help="every file of this analysis (with --study-id)")
@@ -112,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     down.add_argument("--force", action="store_true", help="overwrite existing files")
     _flag(down, "--verify-connection", True, "check the storage connection first")
 
-    view = command("view", "Slice BAM/CRAM by region, fetching only the blocks needed.")
+
+def _view_options(view: argparse.ArgumentParser) -> None:
     view.add_argument("--object-id", nargs="+", type=parse_uuid, help="one or more objects")
     view.add_argument("--manifest", help="slice every BAM/CRAM of this download manifest")
     view.add_argument("--input-file", help="a local BAM or CRAM instead of an object")
@@ -132,20 +154,6 @@ def build_parser() -> argparse.ArgumentParser:
     view.add_argument("--reference-file", help="the FASTA a CRAM was written against")
     view.add_argument("--force", action="store_true", help="overwrite an existing output file")
     _flag(view, "--verify-connection", True, "check the storage connection first")
-
-    url = command("url", "Print a URL of the whole object for other tools.")
-    url.add_argument("--object-id", type=parse_uuid, required=True)
-    command("info", "Show the broker, Song and token in use (the token masked).").add_argument(
-        "--verbose", action="store_true"
-    )
-    command("manifest", "Print a manifest.").add_argument("--manifest", required=True)
-    st = command("status", "Show the journal: queued, running, paused, failed, done.")
-    st.add_argument("--all", action="store_true", help="include done and cancelled transfers")
-    res = command("resume", "Resume unfinished transfers from the journal.")
-    res.add_argument("transfer_id", nargs="*", help="ids (or prefixes) from `status`")
-    command("login", "Save the access token in the OS keyring.")
-    command("logout", "Forget the saved access token.")
-    return parser
 
 
 def upload_request(args: argparse.Namespace) -> UploadRequest:
