@@ -69,3 +69,45 @@ class Entity:
             project_code=str(wire.get("projectCode") or ""),
             access=str(wire.get("access") or ""),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SongFile:
+    """A file of a Song analysis, as Song lists it."""
+
+    object_id: str | None
+    name: str
+    size: int
+    md5: str
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> SongFile:
+        size = wire.get("fileSize")
+        return cls(
+            object_id=str(wire["objectId"]) if wire.get("objectId") else None,
+            name=str(wire.get("fileName") or ""),
+            size=size if isinstance(size, int) and not isinstance(size, bool) else 0,
+            md5=str(wire.get("fileMd5sum") or ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """A Song analysis: its id, state (`UNPUBLISHED`, `PUBLISHED`, `SUPPRESSED`) and files."""
+
+    analysis_id: str
+    state: str
+    files: tuple[SongFile, ...]
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> Analysis:
+        files = wire.get("files")
+        return cls(
+            analysis_id=str(wire.get("analysisId") or ""),
+            state=str(wire.get("analysisState") or ""),
+            files=tuple(song_files(files if isinstance(files, list) else [])),
+        )
+
+
+def song_files(wire: list[Any]) -> list[SongFile]:
+    return [SongFile.from_wire(item) for item in wire if isinstance(item, dict)]

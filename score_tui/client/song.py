@@ -8,7 +8,7 @@ import httpx
 
 from score_tui.client.backoff import Backoff
 from score_tui.client.errors import TransferError, network_error, service_error
-from score_tui.client.models import Entity
+from score_tui.client.models import Analysis, Entity, SongFile, song_files
 from score_tui.client.retrying import retrying
 from score_tui.client.score import service_http
 
@@ -77,20 +77,21 @@ class SongApi:
                 return found
             page += 1
 
-    async def analysis_files(self, study: str, analysis_id: str) -> list[dict[str, Any]]:
+    async def analysis_files(self, study: str, analysis_id: str) -> list[SongFile]:
         what = f"files of analysis {analysis_id}"
-        return list(await self._json(what, "GET", f"/studies/{study}/analysis/{analysis_id}/files"))
+        body = await self._json(what, "GET", f"/studies/{study}/analysis/{analysis_id}/files")
+        return song_files(body if isinstance(body, list) else [])
 
-    async def analysis(self, study: str, analysis_id: str) -> dict[str, Any]:
-        """The analysis as Song has it (`analysisState`, `files`, ...)."""
+    async def analysis(self, study: str, analysis_id: str) -> Analysis:
+        """The analysis as Song has it: its state and files."""
         body = await self._json(
             f"looking up analysis {analysis_id}", "GET", f"/studies/{study}/analysis/{analysis_id}"
         )
         if not isinstance(body, dict):
             raise TransferError(f"Song's analysis {analysis_id} is not a JSON object")
-        return body
+        return Analysis.from_wire(body)
 
-    async def analyses(self, study: str, states: str) -> list[dict[str, Any]]:
+    async def analyses(self, study: str, states: str) -> list[Analysis]:
         """The study's analyses in the given states (comma-separated, e.g. `UNPUBLISHED`)."""
         body = await self._json(
             f"listing the analyses of study {study}",
@@ -98,7 +99,8 @@ class SongApi:
             f"/studies/{study}/analysis",
             params={"analysisStates": states},
         )
-        return [a for a in body if isinstance(a, dict)] if isinstance(body, list) else []
+        listed = body if isinstance(body, list) else []
+        return [Analysis.from_wire(a) for a in listed if isinstance(a, dict)]
 
     async def submit(self, study: str, payload: dict[str, Any]) -> str:
         body = await self._json(

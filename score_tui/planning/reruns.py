@@ -8,9 +8,8 @@ analysis in Song describes other bytes.
 
 from __future__ import annotations
 
-from typing import Any
-
 from score_tui.client.errors import NotFound, TransferError
+from score_tui.client.models import SongFile
 from score_tui.engine.registrations import (
     RegisteredFile,
     RegistrationRecord,
@@ -58,7 +57,7 @@ async def _confirmed(
         record.state = RegistrationState.ABANDONED  # Song forgot it: register the files anew
         registry.save(record)
         return None
-    if analysis.get("analysisState") == "SUPPRESSED":
+    if analysis.state == "SUPPRESSED":
         raise TransferError(
             f"analysis {record.analysis_id} of these files is suppressed in Song, so it can "
             "take no upload; ask the study's Song administrators"
@@ -76,22 +75,16 @@ async def _find_submitted(
     except NotFound:
         return  # the study does not exist yet: nothing was registered
     for analysis in analyses:
-        files = [f for f in analysis.get("files") or [] if isinstance(f, dict)]
-        found = [
-            RegisteredFile(
-                str(f.get("fileName")), "", int(f.get("fileSize") or 0), str(f.get("fileMd5sum"))
-            )
-            for f in files
-        ]
-        if analysis.get("analysisId") not in claimed and record.same_files(found):
-            record.analysis_id = str(analysis["analysisId"])
-            adopt_analysis(record, files)
+        found = [RegisteredFile(f.name, "", f.size, f.md5) for f in analysis.files]
+        if analysis.analysis_id not in claimed and record.same_files(found):
+            record.analysis_id = analysis.analysis_id
+            adopt_analysis(record, list(analysis.files))
             return
 
 
-def adopt_analysis(record: RegistrationRecord, song_files: list[dict[str, Any]]) -> None:
+def adopt_analysis(record: RegistrationRecord, song_files: list[SongFile]) -> None:
     """Take the object ids Song gave the record's files; the record is then `registered`."""
-    object_ids = {f.get("fileName"): f.get("objectId") for f in song_files if isinstance(f, dict)}
+    object_ids = {f.name: f.object_id for f in song_files}
     missing = [f.name for f in record.files if not object_ids.get(f.name)]
     if missing:
         raise TransferError(

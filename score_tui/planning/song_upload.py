@@ -116,7 +116,7 @@ class Registration:
         """Publish unless Song has it published already (a run killed after publishing)."""
         try:
             analysis = await session.song.analysis(self.study, self.analysis_id)
-            state = analysis.get("analysisState")
+            state = analysis.state
             if state == "SUPPRESSED":
                 raise TransferError(
                     f"analysis {self.analysis_id} is suppressed in Song and cannot be published; "
