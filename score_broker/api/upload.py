@@ -20,7 +20,7 @@ def initiate(
     md5: Annotated[str | None, Query()] = None,
     overwrite: Annotated[bool, Query()] = False,
 ) -> dict[str, Any]:
-    svc.access.check_upload(caller, object_id, changes_data=True)
+    svc.access.check_upload(caller, object_id, changes_data=True, declared=(file_size, md5))
     return svc.uploads.initiate(object_id, file_size, md5, overwrite).to_wire()
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from score_broker.metadata.entity import Entity
+from score_broker.metadata.entity import Entity, FileRecord
 
-__all__ = ["Entity", "Metadata"]
+__all__ = ["Entity", "FileRecord", "Metadata"]
 
 
 class Metadata(Protocol):
@@ -18,6 +18,10 @@ class Metadata(Protocol):
 
     def analysis_state(self, study_id: str, analysis_id: str) -> str:
         """PUBLISHED, UNPUBLISHED or SUPPRESSED; NotFound if Song does not know the analysis."""
+        ...
+
+    def file_record(self, study_id: str, object_id: str) -> FileRecord | None:
+        """The size and MD5 Song registered for the object; None if Song has no such file."""
         ...
 
     def unique_ignoring_case(self, study_id: str) -> bool:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from score_broker.errors import NotFound
-from score_broker.metadata.entity import Entity
+from score_broker.metadata.entity import Entity, FileRecord
+from score_broker.song.errors import SongError
 from score_broker.song.service import SongService
 
 
@@ -24,6 +25,14 @@ class EmbeddedSong:
         if state is None:
             raise NotFound(f"Analysis {analysis_id} of study {study_id} is not registered in Song.")
         return state
+
+    def file_record(self, study_id: str, object_id: str) -> FileRecord | None:
+        try:
+            return FileRecord.from_wire(self.song.get_file(study_id, object_id))
+        except SongError as error:
+            if error.status == 404:
+                return None
+            raise
 
     def unique_ignoring_case(self, study_id: str) -> bool:
         return len(self.song.studies_ignoring_case(study_id)) <= 1

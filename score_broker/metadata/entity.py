@@ -34,3 +34,18 @@ class Entity:
             project_code=str(wire["projectCode"]),
             access=wire.get("access"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    """What Song registered about a file's bytes: `fileSize` and `fileMd5sum` (lower-case hex)."""
+
+    size: int
+    md5: str | None
+
+    @classmethod
+    def from_wire(cls, wire: dict[str, Any]) -> FileRecord | None:
+        size, md5 = wire.get("fileSize"), wire.get("fileMd5sum")
+        if not isinstance(size, int) or isinstance(size, bool):
+            return None
+        return cls(size=size, md5=md5.lower() if isinstance(md5, str) and md5 else None)

@@ -10,7 +10,7 @@ import httpx
 
 from score_broker.auth.identity import folded
 from score_broker.errors import MetadataUnavailable, NotFound
-from score_broker.metadata.entity import Entity
+from score_broker.metadata.entity import Entity, FileRecord
 from score_broker.retrying import retrying
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,11 @@ class RemoteSong:
         if entity.id != object_id:
             raise MetadataUnavailable(f"Song answered entity {entity.id} for {object_id}.")
         return entity
+
+    def file_record(self, study_id: str, object_id: str) -> FileRecord | None:
+        path = f"/studies/{quote(study_id, safe='')}/files/{quote(object_id, safe='')}"
+        body = self._get(path, f"the file {object_id}")
+        return FileRecord.from_wire(body) if body is not None else None
 
     def analysis_state(self, study_id: str, analysis_id: str) -> str:
         path = f"/studies/{quote(study_id, safe='')}/analysis/{quote(analysis_id, safe='')}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from score_broker.auth.identity import Identity, ScopeRule
+from score_broker.checksums import parse_md5
 from score_broker.errors import Forbidden, InvalidRequest, Unauthorized
 from score_broker.metadata import Entity, Metadata
 from score_broker.services import validation
@@ -45,8 +46,15 @@ class AccessControl:
         assert self.metadata is not None
         return self.metadata.analysis_state(entity.project_code, entity.gnos_id)
 
-    def check_upload(self, identity: Identity | None, object_id: str, changes_data: bool) -> None:
-        """Raises Unauthorized, Forbidden, NotFound or InvalidRequest if the upload must stop."""
+    def check_upload(
+        self,
+        identity: Identity | None,
+        object_id: str,
+        changes_data: bool,
+        declared: tuple[int, str | None] | None = None,
+    ) -> None:
+        """Raises Unauthorized, Forbidden, NotFound or InvalidRequest if the upload must stop.
+        `declared`: an initiate's fileSize and md5, held against what Song registered."""
         validation.object_id(object_id)
         entity: Entity | None = None
         if self.enabled:
@@ -71,6 +79,27 @@ class AccessControl:
                     f"analysisState '{state}'. Can only upload objects that have the "
                     "analysisState 'UNPUBLISHED'; unpublish the analysis first."
                 )
+            if declared is not None:
+                self._check_declared(entity, *declared)
+
+    def _check_declared(self, entity: Entity, file_size: int, md5: str | None) -> None:
+        """An upload must be of the bytes Song registered (Score checks the MD5 since its
+        PR #503; the size is checked too), refused at initiate rather than at publish."""
+        assert self.metadata is not None
+        record = self.metadata.file_record(entity.project_code, entity.id)
+        if record is None:
+            return
+        if file_size != record.size:
+            raise InvalidRequest(
+                f"fileSize {file_size} differs from the {record.size} bytes Song registered for "
+                f"object {entity.id}; upload the file Song describes."
+            )
+        given = parse_md5(md5) if md5 else None
+        if given is not None and record.md5 is not None and given != record.md5:
+            raise InvalidRequest(
+                f"md5 {given} differs from the {record.md5} Song registered for object "
+                f"{entity.id}; upload the file Song describes."
+            )
 
     def check_download(self, identity: Identity | None, object_id: str, exclude_urls: bool) -> None:
         """Raises Unauthorized, Forbidden, NotFound or InvalidRequest if no spec may be given."""

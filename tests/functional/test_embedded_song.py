@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,17 +124,44 @@ def test_publish_compares_sizes_and_md5s(
     ]
     oid = object_id(analysis_id, "x.vcf")
     with ScoreClient(secure_broker.url, token=admin_key) as client:
-        client.upload(oid, content + b"!")  # one byte more than Song was told
-        assert_song_error(
-            song.publish("ABC123", analysis_id), 409, "mismatching.storage.object.sizes"
-        )
+        # An upload declaring no MD5 gets past initiate; publish finds the other bytes.
         other = os.urandom(1000)
-        client.upload(oid, other, force=True)  # right size, wrong bytes
+        params = {"fileSize": len(other), "overwrite": "true"}
+        spec = client.check(client.service.post(f"/upload/{oid}/uploads", params=params)).json()
+        client.upload_parts(oid, spec, other, spec["parts"])
+        client.finalize(oid, spec["uploadId"])
         assert_song_error(
             song.publish("ABC123", analysis_id), 409, "mismatching.storage.object.checksums"
         )
         client.upload(oid, content, force=True)
     assert song.publish("ABC123", analysis_id).status_code == 200
+
+
+def test_initiate_refuses_bytes_song_does_not_describe(
+    secure_broker: BrokerProcess, song: SongClient, admin_key: str
+) -> None:
+    """Song's record is checked at initiate (Score checks the MD5; the size is checked too):
+    one line with both values, and no upload is started."""
+    song.create_study("INIT")
+    content = os.urandom(1000)
+    analysis_id = song.submit("INIT", payload("INIT", {"x.vcf": (content, "open")})).json()[
+        "analysisId"
+    ]
+    oid = object_id(analysis_id, "x.vcf")
+    with ScoreClient(secure_broker.url, token=admin_key) as client:
+        longer = client.initiate_raw(oid, content + b"!")
+        assert longer.status_code == 400
+        assert "fileSize 1001" in longer.json()["message"]
+        assert "1000 bytes Song registered" in longer.json()["message"]
+        other = os.urandom(1000)
+        changed = client.initiate_raw(oid, other)
+        assert changed.status_code == 400
+        assert hashlib.md5(other).hexdigest() in changed.json()["message"]  # noqa: S324
+        assert hashlib.md5(content).hexdigest() in changed.json()["message"]  # noqa: S324
+        status = client.service.get(f"/upload/{oid}/status", params={"fileSize": 1000})
+        assert status.status_code == 404  # nothing was started
+        client.upload(oid, content)
+    assert song.publish("INIT", analysis_id).status_code == 200
 
 
 def test_submit_validation_and_duplicates(song: SongClient) -> None:
@@ -217,7 +245,8 @@ def test_an_upload_begun_before_publish_cannot_replace_published_bytes(
     oid = object_id(analysis_id, "p.vcf")
     with ScoreClient(secure_broker.url, token=admin_key) as client:
         client.upload(oid, original)
-        spec = client.initiate(oid, replacement, overwrite="true")
+        params = {"fileSize": len(replacement), "overwrite": "true"}  # no MD5: initiate cannot tell
+        spec = client.check(client.service.post(f"/upload/{oid}/uploads", params=params)).json()
         client.upload_parts(oid, spec, replacement, spec["parts"])
         assert song.publish("PUB", analysis_id).status_code == 200
         late = client.service.post(f"/upload/{oid}", params={"uploadId": spec["uploadId"]})

@@ -111,8 +111,12 @@ class ScoreClient:
 
     def initiate(self, object_id: str, content: bytes, **extra: str) -> dict[str, Any]:
         """Start an upload of `content` (declaring its MD5); returns the upload spec."""
+        return self.check(self.initiate_raw(object_id, content, **extra)).json()
+
+    def initiate_raw(self, object_id: str, content: bytes, **extra: str) -> httpx.Response:
+        """The initiate call for `content` (declaring its MD5), whatever it answers."""
         params = {"fileSize": len(content), "md5": md5_hex(content), **extra}
-        return self.check(self.service.post(f"/upload/{object_id}/uploads", params=params)).json()
+        return self.service.post(f"/upload/{object_id}/uploads", params=params)
 
     def upload_parts(
         self, object_id: str, spec: dict[str, Any], content: bytes, parts: list[dict[str, Any]]

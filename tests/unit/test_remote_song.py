@@ -29,6 +29,17 @@ def test_entity_and_state(song: RemoteSong) -> None:
 
 
 @respx.mock
+def test_a_files_registered_size_and_md5(song: RemoteSong) -> None:
+    file = {"objectId": OID, "fileSize": 1000, "fileMd5sum": "AB" * 16}
+    respx.get(f"{SONG}/studies/ABC/files/{OID}").respond(json=file)
+    record = song.file_record("ABC", OID)
+    assert record is not None
+    assert (record.size, record.md5) == (1000, "ab" * 16)
+    respx.get(f"{SONG}/studies/ABC/files/{OID}").respond(404, json={"errorId": "file.not.found"})
+    assert song.file_record("ABC", OID) is None
+
+
+@respx.mock
 def test_unknown_object_is_not_found(song: RemoteSong) -> None:
     respx.get(f"{SONG}/entities/{OID}").respond(404, json={"errorId": "legacy.entity.not.found"})
     with pytest.raises(NotFound, match="is not registered"):
