@@ -56,6 +56,10 @@ def build_store(settings: Settings) -> ObjectStore:
             path_style=s3.path_style,
             access_key=s3.access_key or None,
             secret_key=s3.secret_key or None,
+            presigned_host=s3.presigned_host,
+            connect_timeout=s3.connect_timeout,
+            read_timeout=s3.read_timeout,
+            max_attempts=s3.max_attempts,
         )
         if s3.create_buckets:
             store.create_buckets()

@@ -82,6 +82,16 @@ class S3Settings(Section):
     state_bucket: str = ""
     #: Create missing buckets at start (for development stores).
     create_buckets: bool = False
+    #: The base URL clients reach the store at, when it is not `endpoint_url` (a proxy in
+    #: front of it; Score's s3.preSignedUrl.override.host): URLs are signed for the store's own
+    #: host and handed out with this one, so the proxy must forward the request's Host as the
+    #: store expects it. Empty: the URLs name the store itself.
+    presigned_host: str = ""
+    #: The broker's own calls to the store: seconds to connect, seconds to wait for an answer,
+    #: and tries in all (failures of the network and answers 500, 502, 503, 504).
+    connect_timeout: float = Field(10.0, gt=0)
+    read_timeout: float = Field(60.0, gt=0)
+    max_attempts: int = Field(3, ge=1, le=20)
 
 
 class AzureSettings(Section):

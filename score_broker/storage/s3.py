@@ -7,9 +7,10 @@ signs the URLs it hands out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
@@ -46,6 +47,25 @@ def _translated(what: str) -> Iterator[None]:
         raise store_failure(what, error.status, code, error.code in _UNAVAILABLE_CODES) from error
 
 
+def _host_override(base_url: str, presigned_host: str) -> Callable[[str], str]:
+    """URLs signed for `base_url`'s host, handed out with `presigned_host`'s scheme and host
+    (a bare host keeps the store's scheme), as Score's s3.preSignedUrl.override.host."""
+    if not presigned_host:
+        return lambda url: url
+    own = urlsplit(base_url)
+    given = presigned_host if "://" in presigned_host else f"{own.scheme}://{presigned_host}"
+    override = urlsplit(given.rstrip("/"))
+    if not override.netloc:
+        raise BrokerError(f"[storage.s3] presigned_host {presigned_host!r} names no host.")
+
+    def handed_out(url: str) -> str:
+        parts = urlsplit(url)
+        path = override.path + parts.path
+        return urlunsplit((override.scheme, override.netloc, path, parts.query, ""))
+
+    return handed_out
+
+
 class S3Store(ObjectStore):
     """Data in one bucket and state in another (they may be the same), on any S3 server."""
 
@@ -62,6 +82,7 @@ class S3Store(ObjectStore):
         connect_timeout: float = 10,
         read_timeout: float = 60,
         max_attempts: int = 3,
+        presigned_host: str = "",
     ) -> None:
         session = boto3.session.Session(
             aws_access_key_id=access_key or None,
@@ -99,6 +120,7 @@ class S3Store(ObjectStore):
             return bases[bucket]
 
         self._data_base_url = base_url(data_bucket)
+        self._handed_out = _host_override(self._data_base_url, presigned_host)
         self.api = S3Api(
             self._signer,
             base_url,
@@ -132,7 +154,9 @@ class S3Store(ObjectStore):
         self, key: str, upload_id: str, part_number: int, offset: int, size: int, expires_in: int
     ) -> str:
         params = [("uploadId", upload_id), ("partNumber", str(part_number))]
-        return self._signer.presign("PUT", self._data_base_url, key, params, expires_in)
+        return self._handed_out(
+            self._signer.presign("PUT", self._data_base_url, key, params, expires_in)
+        )
 
     def get_part(self, key: str, upload_id: str, part_number: int) -> StoredPart | None:
         # Score's query: the one part after `part_number - 1`. Some S3 servers treat the marker
@@ -185,7 +209,9 @@ class S3Store(ObjectStore):
 
     def sign_get(self, key: str, expires_in: int, byte_range: tuple[int, int] | None) -> str:
         range_header = f"bytes={byte_range[0]}-{byte_range[1]}" if byte_range else None
-        return self._signer.presign("GET", self._data_base_url, key, [], expires_in, range_header)
+        return self._handed_out(
+            self._signer.presign("GET", self._data_base_url, key, [], expires_in, range_header)
+        )
 
     # -- state objects -------------------------------------------------------------------------
 
