@@ -24,6 +24,7 @@ from score_broker.metadata.embedded import EmbeddedSong
 from score_broker.metadata.remote import RemoteSong
 from score_broker.services import Services
 from score_broker.services.access import AccessControl
+from score_broker.services.cleanup import Cleanup
 from score_broker.services.downloads import DownloadService
 from score_broker.services.planner import PartPlanner
 from score_broker.services.upload_state import UploadState
@@ -97,6 +98,14 @@ def build_authenticator(settings: Settings) -> Authenticator:
         auth.jwt_public_key_file, auth.jwt_jwks_url, auth.jwt_issuer, auth.jwt_audience
     )
     return Authenticator(KeyStore(settings.data_directory / KEYS_FILE), jwt, introspector)
+
+
+def build_cleanup(settings: Settings) -> Cleanup:
+    """What `score-broker cleanup` works with: the store and its upload state, nothing else."""
+    storage = settings.storage
+    state = UploadState(build_store(settings), storage.data_directory, storage.upload_directory)
+    uploads = UploadService(state, PartPlanner(storage.part_size), storage.upload_url_expiry)
+    return Cleanup(uploads, state)
 
 
 def build_services(settings: Settings, store: ObjectStore | None = None) -> Services:

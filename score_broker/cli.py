@@ -55,7 +55,29 @@ def _parser() -> argparse.ArgumentParser:
     key_commands.add_parser("list", parents=[config], help="list keys (never the keys themselves)")
     revoke = key_commands.add_parser("revoke", parents=[config], help="revoke a key by its id")
     revoke.add_argument("key_id", help="the id shown by `keys list`")
+
+    cleanup = commands.add_parser(
+        "cleanup", parents=[config], help="abort stale uploads in progress, in the store and state"
+    )
+    cleanup.add_argument(
+        "--older-than",
+        type=_seconds,
+        metavar="SECONDS",
+        help="age limit in seconds since initiate, 0 allowed (default: [storage] "
+        "upload_url_expiry, when the upload's URLs stop working)",
+    )
+    cleanup.add_argument("--dry-run", action="store_true", help="only print what would go")
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (0 or more)")
+    return value
 
 
 def _configure_logging(level: str) -> None:
@@ -161,10 +183,42 @@ def keys(args: argparse.Namespace) -> int:
     return 0
 
 
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def cleanup(args: argparse.Namespace) -> int:
+    """Abort uploads in progress older than the limit; print each one removed (or, with
+    --dry-run, each one that would be)."""
+    from score_broker.app import build_cleanup
+
+    settings = load_settings(args.config)
+    _configure_logging("warning")
+    older_than = settings.storage.upload_url_expiry if args.older_than is None else args.older_than
+    work = build_cleanup(settings)
+    stale = work.stale(older_than)
+    done = stale if args.dry_run else work.remove(stale)
+    verb = "would remove" if args.dry_run else "removed"
+    for upload in done:
+        print(
+            f"{verb} upload {upload.upload_id} of object {upload.object_id} "
+            f"(initiated {_age(upload.age)} ago)"
+        )
+    print(f"{verb} {len(done)} of {len(stale)} stale uploads (older than {older_than:g} s)",
+          file=sys.stderr)  # fmt: skip
+    return 0 if len(done) == len(stale) else 1
+
+
+COMMANDS = {"serve": serve, "keys": keys, "cleanup": cleanup}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return serve(args) if args.command == "serve" else keys(args)
+        return COMMANDS[args.command](args)
     except (ConfigError, BrokerError) as error:
         print(f"score-broker: {error}", file=sys.stderr)
         return 2

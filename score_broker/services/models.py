@@ -57,6 +57,9 @@ class ObjectSpecification:
     parts: list[Part] = field(default_factory=list)
     object_size: int = 0
     object_md5: str | None = None
+    #: When the upload was initiated (epoch seconds), as the broker recorded it; kept in the
+    #: stored state only (Score ignores the extra field), never sent to clients.
+    initiated: float | None = None
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -69,10 +72,15 @@ class ObjectSpecification:
         }
 
     def to_json(self) -> bytes:
-        return json.dumps(self.to_wire(), separators=(",", ":")).encode()
+        """The stored form: the wire form, and when the upload was initiated."""
+        stored = self.to_wire()
+        if self.initiated is not None:
+            stored["initiated"] = self.initiated
+        return json.dumps(stored, separators=(",", ":")).encode()
 
     @classmethod
     def from_wire(cls, wire: dict[str, Any]) -> ObjectSpecification:
+        initiated = wire.get("initiated")
         return cls(
             object_key=wire["objectKey"],
             object_id=wire["objectId"],
@@ -80,6 +88,7 @@ class ObjectSpecification:
             parts=[Part.from_wire(p) for p in wire.get("parts") or []],
             object_size=int(wire["objectSize"]),
             object_md5=wire.get("objectMd5"),
+            initiated=float(initiated) if isinstance(initiated, int | float) else None,
         )
 
     @classmethod

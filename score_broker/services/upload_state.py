@@ -106,6 +106,16 @@ class UploadState:
         listing = self.store.list_state(lead, delimiter="/")
         return [prefix[len(lead) : -1] for prefix in listing.prefixes]
 
+    def uploads_in_progress(self) -> list[tuple[str, str]]:
+        """(object id, upload id) of every upload attempt that has state, in every object."""
+        found = []
+        for prefix in self.store.list_state(self._upload, delimiter="/").prefixes:
+            name = prefix[len(self._upload) : -1]
+            object_id, separator, upload_id = name.partition("_")
+            if separator and upload_id:
+                found.append((object_id, upload_id))
+        return found
+
     def current_upload_id(self, object_id: str) -> str | None:
         """The first upload attempt whose spec exists, as Score picks it."""
         for upload_id in self.upload_ids(object_id):

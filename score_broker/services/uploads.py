@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 
 from score_broker.errors import ChecksumMismatch, InvalidRequest, NotFound, ObjectExists
 from score_broker.services import validation
@@ -47,12 +48,15 @@ class UploadService:
 
     def _drop_uploads(self, object_id: str) -> bool:
         """Abort the object's uploads in progress and forget their state; False if none."""
-        key = self.state.object_key(object_id)
         upload_ids = self.state.upload_ids(object_id)
         for old in upload_ids:
-            self.store.abort_multipart(key, old)
-            self.state.delete_upload(object_id, old)
+            self.abort(object_id, old)
         return bool(upload_ids)
+
+    def abort(self, object_id: str, upload_id: str) -> None:
+        """Abort one upload attempt in the store and drop its state."""
+        self.store.abort_multipart(self.state.object_key(object_id), upload_id)
+        self.state.delete_upload(object_id, upload_id)
 
     def _sign_parts(self, spec: ObjectSpecification) -> None:
         key = spec.object_key
@@ -120,6 +124,7 @@ class UploadService:
             parts=parts,
             object_size=file_size,
             object_md5=object_md5,
+            initiated=time.time(),
         )
         self._sign_parts(spec)
         self.state.save_spec(spec)
