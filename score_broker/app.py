@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 from fastapi import FastAPI
 
 from score_broker import __version__
@@ -18,13 +19,13 @@ from score_broker.auth.introspection import Introspector
 from score_broker.auth.jwt_tokens import JwtVerifier
 from score_broker.auth.keys import KeyStore
 from score_broker.config import Settings
-from score_broker.errors import StorageUnavailable
+from score_broker.errors import BrokerError, StorageUnavailable
 from score_broker.metadata import Metadata
 from score_broker.metadata.embedded import EmbeddedSong
 from score_broker.metadata.remote import RemoteSong
 from score_broker.services import Services
 from score_broker.services.access import AccessControl
-from score_broker.services.cleanup import Cleanup
+from score_broker.services.cleanup import Cleanup, Lease, clean_once
 from score_broker.services.downloads import DownloadService
 from score_broker.services.planner import PartPlanner
 from score_broker.services.upload_state import UploadState
@@ -170,6 +171,21 @@ def ensure_admin_key(settings: Settings, keys: KeyStore) -> Path | None:
     return path
 
 
+async def _clean_periodically(settings: Settings, services: Services) -> None:
+    """`[cleanup]`: stale uploads aborted at start and then every `interval` seconds, by one
+    replica at a time."""
+    work = Cleanup(services.uploads, services.uploads.state)
+    lease = Lease(services.uploads.state)
+    interval = settings.cleanup.interval
+    older_than = settings.cleanup.older_than or settings.storage.upload_url_expiry
+    while True:
+        try:
+            await anyio.to_thread.run_sync(clean_once, work, lease, older_than, interval / 2)
+        except BrokerError as error:
+            log.warning("cleanup failed; it is tried again in %d s: %s", interval, error)
+        await anyio.sleep(interval)
+
+
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """The broker's ASGI application; builds the services unless they are given."""
     from score_broker.api import dataplane, download, service_info, song, upload
@@ -185,7 +201,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             services.downloads.ensure_sentinel()
         except StorageUnavailable as error:
             log.warning("cannot create the sentinel object yet: %s", error)
-        yield
+        async with anyio.create_task_group() as tasks:
+            if settings.cleanup.enabled:
+                tasks.start_soon(_clean_periodically, settings, services)
+            yield
+            tasks.cancel_scope.cancel()
 
     app = FastAPI(
         lifespan=lifespan,

@@ -184,12 +184,23 @@ class LimitSettings(Section):
     max_string_length: int = Field(65_536, ge=64)
 
 
+class CleanupSettings(Section):
+    """Stale uploads aborted inside `serve`, as `score-broker cleanup` does."""
+
+    enabled: bool = False
+    #: Seconds between two cleanups (the first runs at start); one replica at a time.
+    interval: int = Field(86400, ge=1)
+    #: Age limit in seconds since initiate; 0 means [storage] upload_url_expiry, as Score does.
+    older_than: int = Field(0, ge=0)
+
+
 class Settings(Section):
     server: ServerSettings = ServerSettings()
     limits: LimitSettings = LimitSettings()
     storage: StorageSettings = StorageSettings()
     song: SongSettings = SongSettings()
     auth: AuthSettings = AuthSettings()
+    cleanup: CleanupSettings = CleanupSettings()
 
     @property
     def public_url(self) -> str:

@@ -11,6 +11,13 @@ from score_broker.api.deps import IdentityDep, ServicesDep
 router = APIRouter(prefix="/upload", tags=["upload"])
 
 
+@router.post("/cancel", summary="Cancel every upload in progress (system write scope only)")
+def cancel_all(svc: ServicesDep, caller: IdentityDep) -> Response:
+    svc.access.check_system_upload(caller)
+    svc.uploads.cancel_all()
+    return Response(status_code=200)
+
+
 @router.post("/{object_id}/uploads", summary="Start an upload; returns its spec with part URLs")
 def initiate(
     object_id: str,

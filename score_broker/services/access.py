@@ -101,6 +101,15 @@ class AccessControl:
                 f"{entity.id}; upload the file Song describes."
             )
 
+    def check_system_upload(self, identity: Identity | None) -> None:
+        """Only the system upload scope may act on every upload at once."""
+        if not self.enabled:
+            return
+        if identity is None:
+            raise Unauthorized("A token is required; send 'Authorization: Bearer <token>'.")
+        if not self.upload_rule.has_system(identity):
+            raise Forbidden(UPLOAD_DENIED)
+
     def check_download(self, identity: Identity | None, object_id: str, exclude_urls: bool) -> None:
         """Raises Unauthorized, Forbidden, NotFound or InvalidRequest if no spec may be given."""
         validation.object_id(object_id)

@@ -8,8 +8,10 @@ one full period later.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 
 from score_broker.errors import BrokerError
@@ -17,6 +19,8 @@ from score_broker.services.upload_state import UploadState
 from score_broker.services.uploads import UploadService
 
 log = logging.getLogger(__name__)
+#: The state object a replica holds while it cleans up, so that replicas take turns.
+LEASE_KEY = "cleanup.lease"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,3 +68,47 @@ class Cleanup:
                 continue
             removed.append(upload)
         return removed
+
+
+class Lease:
+    """Who cleans up now, in a state object every replica reads: `{"holder", "until"}`.
+
+    A replica takes the lease when no one else holds it unexpired, writes itself in, and reads
+    it back: of two replicas writing at once, only the one whose write landed last goes on."""
+
+    def __init__(self, state: UploadState, holder: str | None = None) -> None:
+        self.store = state.store
+        self.holder = holder or uuid.uuid4().hex
+
+    def _current(self) -> tuple[str, float] | None:
+        try:
+            lease = json.loads(self.store.get_state(LEASE_KEY) or b"null")
+            return str(lease["holder"]), float(lease["until"])
+        except (ValueError, TypeError, KeyError):
+            return None
+
+    def take(self, seconds: float, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        current = self._current()
+        if current is not None and current[0] != self.holder and current[1] > now:
+            return False
+        lease = {"holder": self.holder, "until": now + seconds}
+        self.store.put_state(LEASE_KEY, json.dumps(lease).encode())
+        current = self._current()
+        return current is not None and current[0] == self.holder
+
+
+def clean_once(cleanup: Cleanup, lease: Lease, older_than: float, hold: float) -> int | None:
+    """One cleanup if this replica gets the lease (held for `hold` seconds); how many uploads it
+    removed, None if another replica holds the lease."""
+    if not lease.take(hold):
+        return None
+    removed = cleanup.remove(cleanup.stale(older_than))
+    for upload in removed:
+        log.info(
+            "cleanup: removed upload %s of %s (initiated %.0f s ago)",
+            upload.upload_id,
+            upload.object_id,
+            upload.age,
+        )
+    return len(removed)

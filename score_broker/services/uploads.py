@@ -302,6 +302,14 @@ class UploadService:
         # Written whole by a client that never finalizes (score-client on Azure), as Score sees it.
         return self.whole_object and self.store.head(self.state.object_key(object_id)) is not None
 
+    def cancel_all(self) -> int:
+        """Abort every upload in progress, as Score's `POST /upload/cancel`; returns how many."""
+        in_progress = self.state.uploads_in_progress()
+        for object_id, upload_id in in_progress:
+            self.abort(object_id, upload_id)
+        log.info("cancelled %d uploads in progress", len(in_progress))
+        return len(in_progress)
+
     def cancel(self, object_id: str) -> None:
         """Abort the upload in progress and drop its state."""
         validation.object_id(object_id)

@@ -12,12 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import httpx
 import pytest
 
+from score_broker.services.cleanup import Lease
+from score_broker.services.upload_state import UploadState
+from score_broker.storage.local import LocalStore
 from tests.conftest import BrokerFactory, s3_storage
 from tests.support.broker import BrokerProcess
 from tests.support.score_client import ScoreClient
 from tests.support.store_proxy import StoreProxy
+from tests.support.waiting import wait_until
 
 
 @pytest.fixture
@@ -115,3 +120,55 @@ def test_cleanup_aborts_stale_uploads_in_the_store_and_state(
         client.upload(stale_id, content)  # the object can be uploaded afresh
     assert (tmp_path / "done").read_bytes() == content
     assert cleanup(broker, "--older-than", "0").stdout == ""
+
+
+def test_serve_cleans_up_on_its_own(broker_factory: BrokerFactory, tmp_path: Path) -> None:
+    storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
+    broker = broker_factory(storage)
+    broker.stop()
+    broker.config["cleanup"] = {"enabled": True, "interval": 1, "older_than": 1}
+    broker.start()
+    object_id = str(uuid.uuid4())
+    with ScoreClient(broker.url) as client:
+        client.initiate(object_id, b"x" * 10)
+
+        def gone() -> bool:
+            status = client.service.get(f"/upload/{object_id}/status", params={"fileSize": 10})
+            return status.status_code == 404
+
+        wait_until(gone, "the cleanup to remove the upload", timeout=30)
+    assert "cleanup: removed upload" in broker.log_text()
+
+
+def test_one_replica_at_a_time_holds_the_cleanup_lease(tmp_path: Path) -> None:
+    state = UploadState(LocalStore(tmp_path, "http://127.0.0.1:1"), "data", "upload")
+    first, second = Lease(state, "first"), Lease(state, "second")
+    assert first.take(60, now=1000)
+    assert not second.take(60, now=1030)
+    assert first.take(60, now=1030)  # the holder renews
+    assert second.take(60, now=1100)  # once it has run out
+
+
+def test_cancel_all_needs_the_system_write_scope(
+    broker_factory: BrokerFactory, tmp_path: Path
+) -> None:
+    storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
+    broker = broker_factory(storage, auth={"enabled": True})
+    admin = (tmp_path / "data" / "admin-key").read_text().strip()
+    config = broker.workdir / f"broker-{broker.port}.toml"
+    reader = subprocess.run(
+        [sys.executable, "-m", "score_broker", "keys", "create", "--config", str(config),
+         "--scope", "score.READ", "--scope", "PROGRAMDATA-ABC.WRITE"],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    with ScoreClient(broker.url, token=admin) as client:
+        for object_id in ids:
+            client.initiate(object_id, b"y" * 10)
+        assert httpx.post(f"{broker.url}/upload/cancel").status_code == 401
+        headers = {"Authorization": f"Bearer {reader}"}
+        assert httpx.post(f"{broker.url}/upload/cancel", headers=headers).status_code == 403
+        assert client.service.post("/upload/cancel").status_code == 200
+        for object_id in ids:
+            status = client.service.get(f"/upload/{object_id}/status", params={"fileSize": 10})
+            assert status.status_code == 404
