@@ -59,12 +59,18 @@ def build_store(settings: Settings) -> ObjectStore:
             access_key=s3.access_key or None,
             secret_key=s3.secret_key or None,
             presigned_host=s3.presigned_host,
+            sse=s3.sse,
+            kms_key_id=s3.kms_key_id,
             connect_timeout=s3.connect_timeout,
             read_timeout=s3.read_timeout,
             max_attempts=s3.max_attempts,
         )
         if s3.create_buckets:
             store.create_buckets()
+        try:
+            store.detect_etags()
+        except BrokerError as error:
+            log.warning("cannot read the bucket's default encryption yet: %s", error)
         return store
     if storage.backend == "azure":
         azure = storage.azure

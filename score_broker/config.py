@@ -87,6 +87,11 @@ class S3Settings(Section):
     #: host and handed out with this one, so the proxy must forward the request's Host as the
     #: store expects it. Empty: the URLs name the store itself.
     presigned_host: str = ""
+    #: Server-side encryption of new objects: "" (none, or the bucket's default), "AES256" or
+    #: "aws:kms" (Score's s3.sseEnabled), with `kms_key_id` (Score's
+    #: s3.masterEncryptionKeyId; empty: the store's default key).
+    sse: Literal["", "AES256", "aws:kms"] = ""
+    kms_key_id: str = ""
     #: The broker's own calls to the store: seconds to connect, seconds to wait for an answer,
     #: and tries in all (failures of the network and answers 500, 502, 503, 504).
     connect_timeout: float = Field(10.0, gt=0)

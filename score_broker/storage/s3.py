@@ -47,6 +47,15 @@ def _translated(what: str) -> Iterator[None]:
         raise store_failure(what, error.status, code, error.code in _UNAVAILABLE_CODES) from error
 
 
+def _sse_headers(sse: str, kms_key_id: str) -> dict[str, str]:
+    if not sse:
+        return {}
+    headers = {"x-amz-server-side-encryption": sse}
+    if sse == "aws:kms" and kms_key_id:
+        headers["x-amz-server-side-encryption-aws-kms-key-id"] = kms_key_id
+    return headers
+
+
 def _host_override(base_url: str, presigned_host: str) -> Callable[[str], str]:
     """URLs signed for `base_url`'s host, handed out with `presigned_host`'s scheme and host
     (a bare host keeps the store's scheme), as Score's s3.preSignedUrl.override.host."""
@@ -83,6 +92,8 @@ class S3Store(ObjectStore):
         read_timeout: float = 60,
         max_attempts: int = 3,
         presigned_host: str = "",
+        sse: str = "",
+        kms_key_id: str = "",
     ) -> None:
         session = boto3.session.Session(
             aws_access_key_id=access_key or None,
@@ -120,6 +131,10 @@ class S3Store(ObjectStore):
             return bases[bucket]
 
         self._data_base_url = base_url(data_bucket)
+        #: Server-side encryption, as Score sets it: on starting an upload and on whole-object
+        #: writes (S3 refuses the headers on a part).
+        self._sse_headers = _sse_headers(sse, kms_key_id)
+        self._sse = sse
         self._handed_out = _host_override(self._data_base_url, presigned_host)
         self.api = S3Api(
             self._signer,
@@ -136,6 +151,14 @@ class S3Store(ObjectStore):
                 if not self.api.bucket_exists(bucket):
                     self.api.create_bucket(bucket, self.region)
 
+    def detect_etags(self) -> None:
+        """Whether part ETags are MD5s: not under SSE-KMS, asked for or the bucket's default.
+        Where they are not, finish-part checks each part's ETag and size against the store
+        (which checked the part's Content-MD5 as it arrived) instead of its MD5."""
+        with _translated(f"encryption of bucket {self.data_bucket}"):
+            default = self.api.default_encryption(self.data_bucket)
+        self.part_etag_is_md5 = "aws:kms" not in (self._sse, default)
+
     def check(self) -> dict[str, Any]:
         def exists(bucket: str) -> bool:
             with _translated(f"bucket {bucket}"):
@@ -148,7 +171,7 @@ class S3Store(ObjectStore):
 
     def create_multipart(self, key: str) -> str:
         with _translated(f"start upload of {key}"):
-            return self.api.create_multipart(self.data_bucket, key)
+            return self.api.create_multipart(self.data_bucket, key, self._sse_headers)
 
     def sign_upload_part(
         self, key: str, upload_id: str, part_number: int, offset: int, size: int, expires_in: int
@@ -205,7 +228,7 @@ class S3Store(ObjectStore):
 
     def put_object(self, key: str, data: bytes) -> None:
         with _translated(f"write {key}"):
-            self.api.put_object(self.data_bucket, key, data)
+            self.api.put_object(self.data_bucket, key, data, self._sse_headers)
 
     def sign_get(self, key: str, expires_in: int, byte_range: tuple[int, int] | None) -> str:
         range_header = f"bytes={byte_range[0]}-{byte_range[1]}" if byte_range else None

@@ -117,12 +117,17 @@ class S3Api:
         key: str | None,
         params: Sequence[tuple[str, str]] = (),
         body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Answer:
-        """One request on `key` (None: the bucket itself); S3Error unless it succeeded, and
-        Unreachable when the store cannot be reached."""
+        """One request on `key` (None: the bucket itself), with `headers` signed; S3Error
+        unless it succeeded, and Unreachable when the store cannot be reached."""
         base = self._bucket_url(bucket) if key is None else self._object_base_url(bucket)
-        url = self._signer.presign(method, base, key or "", params, CALL_URL_EXPIRY)
-        sent = {} if body is None else {"Content-MD5": _md5_header(body)}
+        url = self._signer.presign(
+            method, base, key or "", params, CALL_URL_EXPIRY, headers=headers
+        )
+        sent = dict(headers or {})
+        if body is not None:
+            sent["Content-MD5"] = _md5_header(body)
         answer = self._http.request(method, url, body, sent)
         if answer.status >= 300:
             raise _error_of(answer.status, answer.body)
@@ -155,8 +160,10 @@ class S3Api:
                 return None
             raise
 
-    def put_object(self, bucket: str, key: str, body: bytes) -> None:
-        self.call("PUT", bucket, key, body=body)
+    def put_object(
+        self, bucket: str, key: str, body: bytes, headers: Mapping[str, str] | None = None
+    ) -> None:
+        self.call("PUT", bucket, key, body=body, headers=headers)
 
     def list_objects(
         self, bucket: str, prefix: str, delimiter: str | None = None
@@ -197,8 +204,10 @@ class S3Api:
 
     # -- multipart uploads -------------------------------------------------------------------
 
-    def create_multipart(self, bucket: str, key: str) -> str:
-        answer = self.call("POST", bucket, key, [("uploads", "")])
+    def create_multipart(
+        self, bucket: str, key: str, headers: Mapping[str, str] | None = None
+    ) -> str:
+        answer = self.call("POST", bucket, key, [("uploads", "")], headers=headers)
         upload_id = _text(_parse(answer.body), "UploadId")
         if not upload_id:
             raise S3Error(502, "MalformedResponse", "the store started an upload without an id")
@@ -254,6 +263,19 @@ class S3Api:
                 return False
             raise
         return True
+
+    def default_encryption(self, bucket: str) -> str | None:
+        """The bucket's default server-side encryption (`AES256`, `aws:kms`), None if none."""
+        try:
+            root = _parse(self.call("GET", bucket, None, [("encryption", "")]).body)
+        except S3Error as error:
+            if error.status in (404, 400, 501):  # none configured, or not supported
+                return None
+            raise
+        for element in root.iter():
+            if element.tag.endswith("SSEAlgorithm") and element.text:
+                return element.text.strip()
+        return None
 
     def create_bucket(self, bucket: str, region: str) -> None:
         body = None

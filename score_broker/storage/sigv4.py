@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
@@ -61,10 +61,12 @@ class QuerySigner:
         params: Sequence[tuple[str, str]],
         expires_in: int,
         range_header: str | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> str:
         """The URL for `method` on `base_url` + `key` (base_url ends with '/').
 
-        The request must then carry `Range: range_header` as given: it is signed."""
+        The request must then carry `Range: range_header` and `headers` as given: they are
+        signed (S3 refuses `x-amz-*` headers that are not)."""
         credentials = self._credentials()
         now = self._clock()
         amz_date = now.strftime("%Y%m%dT%H%M%SZ")
@@ -75,6 +77,7 @@ class QuerySigner:
         signed = {"host": parts.netloc}
         if range_header is not None:
             signed["range"] = range_header
+        signed.update({name.lower(): value.strip() for name, value in (headers or {}).items()})
         names = sorted(signed)
         signed_headers = ";".join(names)
         query = [
