@@ -61,6 +61,8 @@ def build_store(settings: Settings) -> ObjectStore:
             presigned_host=s3.presigned_host,
             sse=s3.sse,
             kms_key_id=s3.kms_key_id,
+            bucket_pool_size=s3.bucket_pool_size,
+            bucket_key_size=s3.bucket_key_size,
             connect_timeout=s3.connect_timeout,
             read_timeout=s3.read_timeout,
             max_attempts=s3.max_attempts,

@@ -91,6 +91,11 @@ class S3Settings(Section):
     #: "aws:kms" (Score's s3.sseEnabled), with `kms_key_id` (Score's
     #: s3.masterEncryptionKeyId; empty: the store's default key).
     sse: Literal["", "AES256", "aws:kms"] = ""
+    #: Score's bucket partitioning (bucket.size.pool, bucket.size.key): with a pool of N > 0,
+    #: an object's data and state live in `<data_bucket>.<i>` and `<state_bucket>.<i>`, i the
+    #: first `bucket_key_size` hex digits of its id modulo N.
+    bucket_pool_size: int = Field(0, ge=0, le=4096)
+    bucket_key_size: int = Field(2, ge=1, le=7)
     kms_key_id: str = ""
     #: The broker's own calls to the store: seconds to connect, seconds to wait for an answer,
     #: and tries in all (failures of the network and answers 500, 502, 503, 504).

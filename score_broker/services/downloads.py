@@ -30,6 +30,7 @@ class DownloadService:
 
     def ping_url(self) -> str:
         """A short-lived GET URL of the sentinel: proves the client can reach the store."""
+        self.store.check_for_ping()
         return self.store.sign_get(self.sentinel_key, PING_URL_EXPIRY, None)
 
     def _stored_spec(self, object_id: str) -> ObjectSpecification:

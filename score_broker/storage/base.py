@@ -88,6 +88,11 @@ class ObjectStore(ABC):
     def check(self) -> dict[str, Any]:
         """Details of a successful reachability check; raises StorageUnavailable otherwise."""
 
+    def check_for_ping(self) -> None:
+        """What `/download/ping` checks before it hands out the sentinel's URL: by default
+        nothing (the client's GET of the URL proves the store answers)."""
+        return
+
     @abstractmethod
     def create_multipart(self, key: str) -> str:
         """Start a multipart upload of `key`; return its upload id."""

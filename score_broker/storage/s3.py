@@ -7,6 +7,7 @@ signs the URLs it hands out.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -25,12 +26,15 @@ from score_broker.storage.base import (
     check_each,
     store_failure,
 )
+from score_broker.storage.bucket_pool import BucketPool
 from score_broker.storage.http_pool import Unreachable
 from score_broker.storage.s3_api import S3Api, S3Error
 from score_broker.storage.sigv4 import Credentials, QuerySigner
 
 #: User metadata under which objects placed outside the broker may carry their MD5 (base64).
 CUSTOM_MD5_METADATA = "md5chksum"
+#: How long a successful check of a bucket pool stands for `/download/ping`.
+PING_CHECK_SECONDS = 30.0
 _UNAVAILABLE_CODES = frozenset({"SlowDown", "RequestTimeout", "ServiceUnavailable"})
 _ASSEMBLY_CODES = frozenset({"InvalidPart", "InvalidPartOrder", "EntityTooSmall"})
 
@@ -94,6 +98,8 @@ class S3Store(ObjectStore):
         presigned_host: str = "",
         sse: str = "",
         kms_key_id: str = "",
+        bucket_pool_size: int = 0,
+        bucket_key_size: int = 2,
     ) -> None:
         session = boto3.session.Session(
             aws_access_key_id=access_key or None,
@@ -118,6 +124,8 @@ class S3Store(ObjectStore):
         self.region = client.meta.region_name
         self.data_bucket = data_bucket
         self.state_bucket = state_bucket
+        self.buckets = BucketPool(data_bucket, state_bucket, bucket_pool_size, bucket_key_size)
+        self._pool_checked_until = 0.0
         self._signer = QuerySigner(frozen, self.region)
         bases: dict[str, str] = {}
 
@@ -130,6 +138,7 @@ class S3Store(ObjectStore):
                 bases[bucket] = sample.split("?", 1)[0][:-1]
             return bases[bucket]
 
+        self._base_url = base_url
         self._data_base_url = base_url(data_bucket)
         #: Server-side encryption, as Score sets it: on starting an upload and on whole-object
         #: writes (S3 refuses the headers on a part).
@@ -145,11 +154,23 @@ class S3Store(ObjectStore):
         )
 
     def create_buckets(self) -> None:
-        """Create the data and state buckets if they do not exist (development setups)."""
-        for bucket in dict.fromkeys((self.data_bucket, self.state_bucket)):
+        """Create the data and state buckets (every bucket of a pool) if they do not exist
+        (development setups)."""
+        for bucket in self.buckets.every_bucket():
             with _translated(f"create bucket {bucket}"):
                 if not self.api.bucket_exists(bucket):
                     self.api.create_bucket(bucket, self.region)
+
+    def check_for_ping(self) -> None:
+        """With a pool, every bucket of it must exist (the sentinel's URL proves only the base
+        bucket); a success is trusted for PING_CHECK_SECONDS."""
+        if not self.buckets.pool_size or time.monotonic() < self._pool_checked_until:
+            return
+        self.check()
+        self._pool_checked_until = time.monotonic() + PING_CHECK_SECONDS
+
+    def _data_url(self, key: str) -> str:
+        return self._base_url(self.buckets.data(key))
 
     def detect_etags(self) -> None:
         """Whether part ETags are MD5s: not under SSE-KMS, asked for or the bucket's default.
@@ -164,21 +185,24 @@ class S3Store(ObjectStore):
             with _translated(f"bucket {bucket}"):
                 return self.api.bucket_exists(bucket)
 
-        check_each("Bucket", (self.data_bucket, self.state_bucket), exists)
-        return {"dataBucket": self.data_bucket, "stateBucket": self.state_bucket}
+        check_each("Bucket", self.buckets.every_bucket(), exists)
+        details: dict[str, Any] = {"dataBucket": self.data_bucket, "stateBucket": self.state_bucket}
+        if self.buckets.pool_size:
+            details["bucketPoolSize"] = self.buckets.pool_size
+        return details
 
     # -- data objects --------------------------------------------------------------------------
 
     def create_multipart(self, key: str) -> str:
         with _translated(f"start upload of {key}"):
-            return self.api.create_multipart(self.data_bucket, key, self._sse_headers)
+            return self.api.create_multipart(self.buckets.data(key), key, self._sse_headers)
 
     def sign_upload_part(
         self, key: str, upload_id: str, part_number: int, offset: int, size: int, expires_in: int
     ) -> str:
         params = [("uploadId", upload_id), ("partNumber", str(part_number))]
         return self._handed_out(
-            self._signer.presign("PUT", self._data_base_url, key, params, expires_in)
+            self._signer.presign("PUT", self._data_url(key), key, params, expires_in)
         )
 
     def get_part(self, key: str, upload_id: str, part_number: int) -> StoredPart | None:
@@ -191,7 +215,7 @@ class S3Store(ObjectStore):
         self, key: str, upload_id: str, part_number: int, marker: int | None, page: int
     ) -> StoredPart | None:
         with _translated(f"list part {part_number} of {key}"):
-            for part in self.api.list_parts(self.data_bucket, key, upload_id, marker, page):
+            for part in self.api.list_parts(self.buckets.data(key), key, upload_id, marker, page):
                 if part.number == part_number:
                     return StoredPart(etag=part.etag, size=part.size)
                 if marker is not None:
@@ -203,7 +227,7 @@ class S3Store(ObjectStore):
     ) -> str | None:
         try:
             with _translated(f"complete upload of {key}"):
-                self.api.complete_multipart(self.data_bucket, key, upload_id, etags)
+                self.api.complete_multipart(self.buckets.data(key), key, upload_id, etags)
         except BrokerError as error:
             cause = error.__cause__
             if isinstance(cause, S3Error) and cause.code in _ASSEMBLY_CODES:
@@ -215,11 +239,11 @@ class S3Store(ObjectStore):
 
     def abort_multipart(self, key: str, upload_id: str) -> None:
         with _translated(f"abort upload of {key}"):
-            self.api.abort_multipart(self.data_bucket, key, upload_id)
+            self.api.abort_multipart(self.buckets.data(key), key, upload_id)
 
     def head(self, key: str) -> ObjectHead | None:
         with _translated(f"head {key}"):
-            found = self.api.head_object(self.data_bucket, key)
+            found = self.api.head_object(self.buckets.data(key), key)
         if found is None:
             return None
         md5 = parse_md5(found.headers.get("content-md5"))
@@ -228,35 +252,44 @@ class S3Store(ObjectStore):
 
     def put_object(self, key: str, data: bytes) -> None:
         with _translated(f"write {key}"):
-            self.api.put_object(self.data_bucket, key, data, self._sse_headers)
+            self.api.put_object(self.buckets.data(key), key, data, self._sse_headers)
 
     def sign_get(self, key: str, expires_in: int, byte_range: tuple[int, int] | None) -> str:
         range_header = f"bytes={byte_range[0]}-{byte_range[1]}" if byte_range else None
         return self._handed_out(
-            self._signer.presign("GET", self._data_base_url, key, [], expires_in, range_header)
+            self._signer.presign("GET", self._data_url(key), key, [], expires_in, range_header)
         )
 
     # -- state objects -------------------------------------------------------------------------
 
     def put_state(self, key: str, data: bytes) -> None:
         with _translated(f"write state {key}"):
-            self.api.put_object(self.state_bucket, key, data)
+            self.api.put_object(self.buckets.state(key), key, data)
 
     def get_state(self, key: str) -> bytes | None:
         with _translated(f"read state {key}"):
-            return self.api.get_object(self.state_bucket, key)
+            return self.api.get_object(self.buckets.state(key), key)
 
     def state_exists(self, key: str) -> bool:
         with _translated(f"head state {key}"):
-            return self.api.head_object(self.state_bucket, key) is not None
+            return self.api.head_object(self.buckets.state(key), key) is not None
 
     def list_state(self, prefix: str, delimiter: str | None = None) -> Listing:
-        with _translated(f"list state {prefix}"):
-            keys, prefixes = self.api.list_objects(self.state_bucket, prefix, delimiter)
-        return Listing(keys, prefixes)
+        keys: list[str] = []
+        prefixes: list[str] = []
+        for bucket in self.buckets.states_for(prefix):
+            with _translated(f"list state {prefix}"):
+                found, common = self.api.list_objects(bucket, prefix, delimiter)
+            keys += found
+            prefixes += common
+        return Listing(sorted(keys), sorted(prefixes))
 
     def delete_state(self, keys: list[str]) -> None:
         if not keys:
             return
-        with _translated("delete state"):
-            self.api.delete_objects(self.state_bucket, keys)
+        by_bucket: dict[str, list[str]] = {}
+        for key in keys:
+            by_bucket.setdefault(self.buckets.state(key), []).append(key)
+        for bucket, bucket_keys in by_bucket.items():
+            with _translated("delete state"):
+                self.api.delete_objects(bucket, bucket_keys)

@@ -21,6 +21,7 @@ from score_broker.storage.local import LocalStore
 from tests.conftest import BrokerFactory, s3_storage
 from tests.support.broker import BrokerProcess
 from tests.support.score_client import ScoreClient
+from tests.support.song import register
 from tests.support.store_proxy import StoreProxy
 from tests.support.tui import Tui
 from tests.support.waiting import wait_until
@@ -229,3 +230,56 @@ def test_encrypted_bucket_upload_resume_download(
     object_id = listing[0]["files"][0]["objectId"]
     head = client.head_object(Bucket=s3["data_bucket"], Key=f"data/{object_id}")
     assert head["ServerSideEncryption"] == sse
+
+
+@pytest.mark.parametrize("backend", ["moto", pytest.param("ceph", marks=pytest.mark.ceph)])
+def test_a_pool_of_three_buckets(
+    backend: str, request: pytest.FixtureRequest, broker_factory: BrokerFactory, tmp_path: Path
+) -> None:
+    """Objects land in `<bucket>.<i>` as Score computes i; upload, resume, download and
+    cleanup work across the pool."""
+    endpoint = request.getfixturevalue(f"{backend}_endpoint")
+    bucket = f"score-{uuid.uuid4().hex[:12]}"
+    storage = s3_storage(endpoint, bucket)
+    storage["s3"] |= {"bucket_pool_size": 3, "bucket_key_size": 2}
+    broker = broker_factory(storage, song={"url": "embedded"})
+    health = httpx.get(f"{broker.url}/health").json()
+    assert health["components"]["storage"]["details"]["bucketPoolSize"] == 3
+    tui = Tui(tmp_path / "user", broker.url)
+    (tmp_path / "user").mkdir()
+    source = tmp_path / "src"
+    source.mkdir()
+    contents = {f"f{n}.vcf": os.urandom(1000 + n) for n in range(6)}
+    for name, data in contents.items():
+        (source / name).write_bytes(data)
+    files = [arg for name in contents for arg in ("--file", str(source / name))]
+    uploaded = tui.run("upload", "--study", "POOL", *files, "--publish")
+    assert uploaded.returncode == 0, uploaded.stderr
+    listing = httpx.get(
+        f"{broker.url}/song/studies/POOL/analysis", params={"analysisStates": "PUBLISHED"}
+    ).json()
+    ids = {f["fileName"]: f["objectId"] for f in listing[0]["files"]}
+    s3 = storage["s3"]
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3["endpoint_url"],
+        aws_access_key_id=s3["access_key"],
+        aws_secret_access_key=s3["secret_key"],
+        region_name="us-east-1",
+    )
+    for object_id in ids.values():
+        index = int(object_id[:2], 16) % 3
+        client.head_object(Bucket=f"{bucket}.{index}", Key=f"data/{object_id}")
+        client.head_object(Bucket=f"{bucket}.state.{index}", Key=f"data/{object_id}.meta")
+    out = tmp_path / "out"
+    status, summary = tui.json(
+        "download", "--analysis-id", listing[0]["analysisId"], "--study-id", "POOL",
+        "--output-dir", str(out),
+    )  # fmt: skip
+    assert status == 0, summary["stderr"]
+    assert {name: (out / name).read_bytes() for name in contents} == contents
+    stale = register(f"{broker.url}/song", "POOL2", {"s.vcf": (b"z" * 10, "open")})["s.vcf"]
+    with ScoreClient(broker.url) as score:
+        score.initiate(stale, b"z" * 10)
+    removed = cleanup(broker, "--older-than", "0")
+    assert f"of object {stale}" in removed.stdout
