@@ -30,6 +30,7 @@ from score_broker.services.downloads import DownloadService
 from score_broker.services.planner import PartPlanner
 from score_broker.services.upload_state import UploadState
 from score_broker.services.uploads import UploadService
+from score_broker.services.url_lifetimes import UrlLifetime
 from score_broker.song.access import SongAccess
 from score_broker.song.database import SongDatabase
 from score_broker.song.service import SongService
@@ -123,8 +124,12 @@ def build_services(settings: Settings, store: ObjectStore | None = None) -> Serv
     storage, auth = settings.storage, settings.auth
     state = UploadState(store, storage.data_directory, storage.upload_directory)
     planner = PartPlanner(storage.part_size)
-    uploads = UploadService(state, planner, storage.upload_url_expiry)
-    downloads = DownloadService(state, planner, storage.download_url_expiry, storage.sentinel)
+    upload_urls = UrlLifetime(storage.upload_url_expiry, storage.score_client_upload_url_expiry)
+    download_urls = UrlLifetime(
+        storage.download_url_expiry, storage.score_client_download_url_expiry
+    )
+    uploads = UploadService(state, planner, upload_urls)
+    downloads = DownloadService(state, planner, download_urls, storage.sentinel)
     song: SongService | None = None
     metadata: Metadata | None = None
     if settings.song.url == "embedded":
@@ -185,7 +190,7 @@ async def _clean_periodically(settings: Settings, services: Services) -> None:
     work = Cleanup(services.uploads, services.uploads.state)
     lease = Lease(services.uploads.state)
     interval = settings.cleanup.interval
-    older_than = settings.cleanup.older_than or settings.storage.upload_url_expiry
+    older_than = settings.cleanup.older_than or settings.storage.longest_upload_url_expiry
     while True:
         try:
             await anyio.to_thread.run_sync(clean_once, work, lease, older_than, interval / 2)
@@ -198,6 +203,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """The broker's ASGI application; builds the services unless they are given."""
     from score_broker.api import dataplane, download, service_info, song, upload
     from score_broker.api.body_limit import BodyLimitMiddleware
+    from score_broker.api.client_kind import ClientKindMiddleware
     from score_broker.api.errors import CatchAllMiddleware, install_error_handlers
     from score_broker.api.trailing_slash import TrailingSlashMiddleware
 
@@ -234,6 +240,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.router.redirect_slashes = False
     app.add_middleware(TrailingSlashMiddleware, routes=app.router.routes)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(ClientKindMiddleware)
     app.add_middleware(CatchAllMiddleware)
     if settings.server.access_log:
         app.add_middleware(AccessLogMiddleware)

@@ -63,8 +63,9 @@ def _parser() -> argparse.ArgumentParser:
         "--older-than",
         type=_seconds,
         metavar="SECONDS",
-        help="age limit in seconds since initiate, 0 allowed (default: [storage] "
-        "upload_url_expiry, when the upload's URLs stop working)",
+        help="age limit in seconds since initiate, 0 allowed (default: the longest upload URL "
+        "lifetime, [storage] upload_url_expiry or score_client_upload_url_expiry, when the "
+        "upload's URLs stop working)",
     )
     cleanup.add_argument("--dry-run", action="store_true", help="only print what would go")
     return parser
@@ -197,7 +198,9 @@ def cleanup(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     _configure_logging("warning")
-    older_than = settings.storage.upload_url_expiry if args.older_than is None else args.older_than
+    older_than = args.older_than
+    if older_than is None:
+        older_than = settings.storage.longest_upload_url_expiry
     work = build_cleanup(settings)
     stale = work.stale(older_than)
     done = stale if args.dry_run else work.remove(stale)

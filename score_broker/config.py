@@ -134,6 +134,15 @@ class StorageSettings(Section):
     part_size: int = Field(20 * 1024 * 1024, gt=0, lt=2**31)
     upload_url_expiry: int = Field(3600, ge=1, le=MAX_URL_EXPIRY)
     download_url_expiry: int = Field(3600, ge=1, le=MAX_URL_EXPIRY)
+    #: For clients that do not ask for fresh URLs (the Java score-client signs a transfer once
+    #: at its start): 0 means the same as above; Score's own are 518400 and 86400.
+    score_client_upload_url_expiry: int = Field(0, ge=0, le=MAX_URL_EXPIRY)
+    score_client_download_url_expiry: int = Field(0, ge=0, le=MAX_URL_EXPIRY)
+
+    @property
+    def longest_upload_url_expiry(self) -> int:
+        return max(self.upload_url_expiry, self.score_client_upload_url_expiry)
+
     data_directory: str = "data"
     upload_directory: str = "upload"
     sentinel: str = "heliograph"

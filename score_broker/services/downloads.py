@@ -7,6 +7,7 @@ from score_broker.services import validation
 from score_broker.services.models import ObjectSpecification, Part
 from score_broker.services.planner import PartPlanner
 from score_broker.services.upload_state import UploadState
+from score_broker.services.url_lifetimes import UrlLifetime
 
 PING_URL_EXPIRY = 300
 
@@ -15,12 +16,18 @@ class DownloadService:
     """Builds download specs with pre-signed GET URLs, from final specs or the stored object."""
 
     def __init__(
-        self, state: UploadState, planner: PartPlanner, url_expiry: int, sentinel: str
+        self,
+        state: UploadState,
+        planner: PartPlanner,
+        url_expiry: int | UrlLifetime,
+        sentinel: str,
     ) -> None:
         self.state = state
         self.store = state.store
         self.planner = planner
-        self.url_expiry = url_expiry
+        self.url_lifetime = (
+            url_expiry if isinstance(url_expiry, UrlLifetime) else UrlLifetime(url_expiry)
+        )
         self.sentinel_key = state.object_key(sentinel)
 
     def ensure_sentinel(self) -> None:
@@ -62,7 +69,7 @@ class DownloadService:
             spec.parts = [Part(part_number=1, part_size=-1, offset=0)]
             spec.object_size = length
             if not exclude_urls:
-                spec.parts[0].url = self.store.sign_get(spec.object_key, self.url_expiry, None)
+                spec.parts[0].url = self.store.sign_get(spec.object_key, self.url_lifetime(), None)
             return spec
         whole = offset == 0 and length == -1
         if not whole:
@@ -83,12 +90,11 @@ class DownloadService:
                 for p in self.planner.divide(offset, length)
             ]
             spec.object_size = length
+        expiry = self.url_lifetime()
         for part in spec.parts:
             part.md5 = None
             part.url = None
             if not exclude_urls:
                 last = part.offset + part.part_size - 1
-                part.url = self.store.sign_get(
-                    spec.object_key, self.url_expiry, (part.offset, last)
-                )
+                part.url = self.store.sign_get(spec.object_key, expiry, (part.offset, last))
         return spec

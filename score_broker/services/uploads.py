@@ -23,6 +23,7 @@ from score_broker.services.models import (
 )
 from score_broker.services.planner import PartPlanner
 from score_broker.services.upload_state import UploadRecord, UploadState
+from score_broker.services.url_lifetimes import UrlLifetime
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,15 @@ def multipart_etag(part_md5s: list[str]) -> str:
 class UploadService:
     """Plans uploads, signs part URLs and keeps each upload's state in the store."""
 
-    def __init__(self, state: UploadState, planner: PartPlanner, url_expiry: int) -> None:
+    def __init__(
+        self, state: UploadState, planner: PartPlanner, url_expiry: int | UrlLifetime
+    ) -> None:
         self.state = state
         self.store = state.store
         self.planner = planner
-        self.url_expiry = url_expiry
+        self.url_lifetime = (
+            url_expiry if isinstance(url_expiry, UrlLifetime) else UrlLifetime(url_expiry)
+        )
 
     @property
     def whole_object(self) -> bool:
@@ -61,11 +66,12 @@ class UploadService:
     def _sign_parts(self, spec: ObjectSpecification) -> None:
         key = spec.object_key
         if self.whole_object:
-            spec.parts[0].url = self.store.sign_object_upload(key, self.url_expiry)
+            spec.parts[0].url = self.store.sign_object_upload(key, self.url_lifetime())
             return
+        expiry = self.url_lifetime()
         for part in spec.parts:
             part.url = self.store.sign_upload_part(
-                key, spec.upload_id, part.part_number, part.offset, part.part_size, self.url_expiry
+                key, spec.upload_id, part.part_number, part.offset, part.part_size, expiry
             )
 
     def _spec_of(self, object_id: str, upload_id: str) -> ObjectSpecification:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from score_broker.services.cleanup import Lease
 from score_broker.services.upload_state import UploadState
 from score_broker.storage.local import LocalStore
 from tests.conftest import BrokerFactory, s3_storage
+from tests.functional.test_wire_contract import url_expiry
 from tests.support.broker import BrokerProcess
 from tests.support.score_client import ScoreClient
 from tests.support.song import register
@@ -283,3 +285,42 @@ def test_a_pool_of_three_buckets(
         score.initiate(stale, b"z" * 10)
     removed = cleanup(broker, "--older-than", "0")
     assert f"of object {stale}" in removed.stdout
+
+
+def test_clients_that_do_not_refresh_urls_get_longer_ones(
+    broker_factory: BrokerFactory, tmp_path: Path
+) -> None:
+    """score-tui asks for fresh URLs itself and gets short ones; the Java score-client signs a
+    transfer once, so it gets [storage] score_client_*_url_expiry when set."""
+    storage = {
+        "backend": "local",
+        "local": {"directory": str(tmp_path / "store")},
+        "upload_url_expiry": 60,
+        "download_url_expiry": 120,
+        "score_client_upload_url_expiry": 518400,
+        "score_client_download_url_expiry": 86400,
+    }
+    broker = broker_factory(storage)
+    content = b"q" * 100
+    java, tui = str(uuid.uuid4()), str(uuid.uuid4())
+    with ScoreClient(broker.url) as client:  # score-client's User-Agent
+        long_lived = client.initiate(java, content)["parts"][0]["url"]
+        client.upload(tui, content)
+        spec = client.check(
+            client.service.get(f"/download/{tui}", params={"offset": 0, "length": -1})
+        ).json()
+        long_get = spec["parts"][0]["url"]
+    as_tui = {"User-Agent": "score-tui/0.1.0"}
+    short_lived = httpx.post(
+        f"{broker.url}/upload/{java}/uploads",
+        params={"fileSize": len(content), "overwrite": "true"},
+        headers=as_tui,
+    ).json()["parts"][0]["url"]
+    short_get = httpx.get(
+        f"{broker.url}/download/{tui}", params={"offset": 0, "length": -1}, headers=as_tui
+    ).json()["parts"][0]["url"]
+    now = time.time()
+    assert 518300 <= url_expiry(long_lived) - now <= 518401
+    assert 86300 <= url_expiry(long_get) - now <= 86401
+    assert 0 < url_expiry(short_lived) - now <= 61
+    assert 0 < url_expiry(short_get) - now <= 121
