@@ -88,8 +88,8 @@ class S3Settings(Section):
     #: store expects it. Empty: the URLs name the store itself.
     presigned_host: str = ""
     #: Server-side encryption of new objects: "" (none, or the bucket's default), "AES256" or
-    #: "aws:kms" (Score's s3.sseEnabled), with `kms_key_id` (Score's
-    #: s3.masterEncryptionKeyId; empty: the store's default key).
+    #: "aws:kms" with `kms_key_id` (Score encrypts with SSE-KMS when its
+    #: s3.masterEncryptionKeyId is set; an empty key id here means the store's default key).
     sse: Literal["", "AES256", "aws:kms"] = ""
     #: Score's bucket partitioning (bucket.size.pool, bucket.size.key): with a pool of N > 0,
     #: an object's data and state live in `<data_bucket>.<i>` and `<state_bucket>.<i>`, i the
