@@ -79,6 +79,38 @@ def _host_override(base_url: str, presigned_host: str) -> Callable[[str], str]:
     return handed_out
 
 
+def _boto_client(
+    endpoint_url: str | None,
+    region: str,
+    path_style: bool,
+    access_key: str | None,
+    secret_key: str | None,
+) -> tuple[Any, Callable[[], Credentials]]:
+    """botocore's client (it knows how the endpoint addresses buckets) and the credentials
+    (the standard chain when no keys are given), read afresh at each signing."""
+    session = boto3.session.Session(
+        aws_access_key_id=access_key or None,
+        aws_secret_access_key=secret_key or None,
+        region_name=region,
+    )
+    config = Config(
+        signature_version="s3v4", s3={"addressing_style": "path" if path_style else "virtual"}
+    )
+    client = session.client("s3", endpoint_url=endpoint_url or None, config=config)
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise BrokerError(
+            "No S3 credentials: set [storage.s3] access_key and secret_key, "
+            "or configure the standard AWS credential chain."
+        )
+
+    def frozen() -> Credentials:
+        current = credentials.get_frozen_credentials()
+        return Credentials(current.access_key or "", current.secret_key or "", current.token)
+
+    return client, frozen
+
+
 class S3Store(ObjectStore):
     """Data in one bucket and state in another (they may be the same), on any S3 server."""
 
@@ -101,26 +133,7 @@ class S3Store(ObjectStore):
         bucket_pool_size: int = 0,
         bucket_key_size: int = 2,
     ) -> None:
-        session = boto3.session.Session(
-            aws_access_key_id=access_key or None,
-            aws_secret_access_key=secret_key or None,
-            region_name=region,
-        )
-        config = Config(
-            signature_version="s3v4", s3={"addressing_style": "path" if path_style else "virtual"}
-        )
-        client = session.client("s3", endpoint_url=endpoint_url or None, config=config)
-        credentials = session.get_credentials()
-        if credentials is None:
-            raise BrokerError(
-                "No S3 credentials: set [storage.s3] access_key and secret_key, "
-                "or configure the standard AWS credential chain."
-            )
-
-        def frozen() -> Credentials:
-            current = credentials.get_frozen_credentials()
-            return Credentials(current.access_key or "", current.secret_key or "", current.token)
-
+        client, frozen = _boto_client(endpoint_url, region, path_style, access_key, secret_key)
         self.region = client.meta.region_name
         self.data_bucket = data_bucket
         self.state_bucket = state_bucket
