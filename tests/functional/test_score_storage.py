@@ -252,10 +252,15 @@ def test_a_pool_of_three_buckets(
     source = tmp_path / "src"
     source.mkdir()
     contents = {f"f{n}.vcf": os.urandom(1000 + n) for n in range(6)}
+    contents["big.vcf"] = os.urandom(45 * 1024 * 1024)  # three parts, interrupted
     for name, data in contents.items():
         (source / name).write_bytes(data)
     files = [arg for name in contents for arg in ("--file", str(source / name))]
-    uploaded = tui.run("upload", "--study", "POOL", *files, "--publish")
+    running = tui.popen("upload", "--study", "POOL", *files, "--publish")
+    wait_until(lambda: sum(tui.done_parts().values()) >= 1, "a part to be uploaded")
+    running.kill()
+    running.wait()
+    uploaded = tui.run("resume")
     assert uploaded.returncode == 0, uploaded.stderr
     listing = httpx.get(
         f"{broker.url}/song/studies/POOL/analysis", params={"analysisStates": "PUBLISHED"}
