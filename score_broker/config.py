@@ -138,6 +138,8 @@ class StorageSettings(Section):
     #: at its start): 0 means the same as above; Score's own are 518400 and 86400.
     score_client_upload_url_expiry: int = Field(0, ge=0, le=MAX_URL_EXPIRY)
     score_client_download_url_expiry: int = Field(0, ge=0, le=MAX_URL_EXPIRY)
+    #: How long `/listing` answers from its last reading of the store, in seconds.
+    listing_cache_seconds: int = Field(60, ge=0)
 
     @property
     def longest_upload_url_expiry(self) -> int:

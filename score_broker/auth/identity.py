@@ -55,5 +55,17 @@ class ScopeRule:
             return False
         return f"{self.prefix}{study_id}{self.suffix}" in identity.scopes
 
+    def has_any_study(self, identity: Identity | None) -> bool:
+        """Whether a scope names some study (prefix + a study id + suffix)."""
+        if identity is None:
+            return False
+        prefix, suffix = self._norm(self.prefix), self._norm(self.suffix)
+        return any(
+            len(scope) > len(prefix) + len(suffix)
+            and scope.startswith(prefix)
+            and scope.endswith(suffix)
+            for scope in (self._norm(s) for s in identity.scopes)
+        )
+
     def allows(self, identity: Identity | None, study_id: str) -> bool:
         return self.has_system(identity) or self.has_study(identity, study_id)

@@ -101,6 +101,21 @@ class AccessControl:
                 f"{entity.id}; upload the file Song describes."
             )
 
+    def check_listing(self, identity: Identity | None) -> None:
+        """The listing of every object: any download scope, system or of some study."""
+        if not self.enabled:
+            return
+        if identity is None:
+            raise Unauthorized("A token is required; send 'Authorization: Bearer <token>'.")
+        rule = self.download_rule
+        if not (rule.has_system(identity) or rule.has_any_study(identity)):
+            raise Forbidden("Token missing required scope to list objects")
+
+    def check_authenticated(self, identity: Identity | None) -> None:
+        """Any valid token (Score's rule for what it does not name)."""
+        if self.enabled and identity is None:
+            raise Unauthorized("A token is required; send 'Authorization: Bearer <token>'.")
+
     def check_system_upload(self, identity: Identity | None) -> None:
         """Only the system upload scope may act on every upload at once."""
         if not self.enabled:

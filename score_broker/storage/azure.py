@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -34,6 +34,7 @@ from score_broker.storage.base import (
     Listing,
     ObjectHead,
     ObjectStore,
+    StoredObject,
     StoredPart,
     check_each,
     store_failure,
@@ -196,6 +197,15 @@ class AzureStore(ObjectStore):
         return ObjectHead(
             size=int(props.size), md5=bytes(md5).hex() if md5 else None, etag=props.etag
         )
+
+    def list_objects(self, prefix: str) -> Iterator[StoredObject]:
+        blobs = self._call(
+            f"list container {self.data.container_name}",
+            lambda: list(self.data.list_blobs(name_starts_with=prefix)),
+        )
+        for blob in blobs:
+            modified = int(blob.last_modified.timestamp() * 1000) if blob.last_modified else 0
+            yield StoredObject(blob.name, int(blob.size or 0), modified)
 
     def put_object(self, key: str, data: bytes) -> None:
         self._call(

@@ -8,7 +8,7 @@ broker, is what lets any number of broker replicas serve one store.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,15 @@ class StoredPart:
 
     etag: str
     size: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """A data object as a listing gives it: key, size and last change (epoch milliseconds)."""
+
+    key: str
+    size: int
+    last_modified: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +137,10 @@ class ObjectStore(ABC):
     @abstractmethod
     def head(self, key: str) -> ObjectHead | None:
         """Size and MD5 of a data object, None if it does not exist."""
+
+    @abstractmethod
+    def list_objects(self, prefix: str) -> Iterator[StoredObject]:
+        """Every data object under `prefix` (every bucket of a pool), page by page."""
 
     @abstractmethod
     def put_object(self, key: str, data: bytes) -> None:

@@ -50,6 +50,10 @@ class BucketPool:
     def _pool(self, base: str) -> list[str]:
         return [f"{base}.{i}" for i in range(self.pool_size)]
 
+    def data_buckets(self) -> list[str]:
+        """The base data bucket and the pool's, in the order Score lists them."""
+        return [self.data_base, *(self._pool(self.data_base) if self.pool_size else [])]
+
     def every_bucket(self) -> list[str]:
         """Each bucket in use: the bases (the sentinel, the lease) and the pool, once each."""
         buckets: Iterable[str] = (self.data_base, self.state_base)

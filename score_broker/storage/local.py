@@ -18,12 +18,12 @@ import fcntl
 import os
 import secrets
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from score_broker.errors import BrokerError, DataPlaneError, NotFound, StorageUnavailable
-from score_broker.storage.base import Listing, ObjectHead, ObjectStore, StoredPart
+from score_broker.storage.base import Listing, ObjectHead, ObjectStore, StoredObject, StoredPart
 from score_broker.storage.keys import key_to_path
 from score_broker.storage.local_assembly import assemble
 from score_broker.storage.local_parts import PartWriter, read_marker
@@ -186,6 +186,16 @@ class LocalStore(ObjectStore):
         except FileNotFoundError:
             return None
         return ObjectHead(size=size, md5=None)
+
+    def list_objects(self, prefix: str) -> Iterator[StoredObject]:
+        base = len(str(self.objects)) + 1
+        for directory, _, names in os.walk(self.objects):
+            for name in sorted(names):
+                path = os.path.join(directory, name)
+                key = path[base:]
+                if key.startswith(prefix):
+                    stat = os.stat(path)
+                    yield StoredObject(key, stat.st_size, int(stat.st_mtime * 1000))
 
     def put_object(self, key: str, data: bytes) -> None:
         _write_atomically(key_to_path(self.objects, key), data, self.tmp)

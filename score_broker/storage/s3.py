@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,11 +18,12 @@ import boto3
 from botocore.config import Config
 
 from score_broker.checksums import parse_md5
-from score_broker.errors import BrokerError, InvalidRequest
+from score_broker.errors import BrokerError, InvalidRequest, NotFound
 from score_broker.storage.base import (
     Listing,
     ObjectHead,
     ObjectStore,
+    StoredObject,
     StoredPart,
     check_each,
     store_failure,
@@ -49,6 +51,14 @@ def _translated(what: str) -> Iterator[None]:
     except S3Error as error:
         code = error.code or str(error.status)
         raise store_failure(what, error.status, code, error.code in _UNAVAILABLE_CODES) from error
+
+
+def _epoch_ms(stamp: str) -> int:
+    """S3's LastModified (ISO 8601) in epoch milliseconds, as Score's listing sends it."""
+    try:
+        return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return 0
 
 
 def _sse_headers(sse: str, kms_key_id: str) -> dict[str, str]:
@@ -262,6 +272,18 @@ class S3Store(ObjectStore):
         md5 = parse_md5(found.headers.get("content-md5"))
         md5 = md5 or parse_md5(found.headers.get(f"x-amz-meta-{CUSTOM_MD5_METADATA}"))
         return ObjectHead(size=found.size, md5=md5, etag=found.etag or None)
+
+    def list_objects(self, prefix: str) -> Iterator[StoredObject]:
+        """The base bucket (objects from before a pool), then each bucket of the pool, as
+        Score's listing reads them; a pool bucket that is missing is an error, the base not."""
+        for bucket in self.buckets.data_buckets():
+            try:
+                with _translated(f"list bucket {bucket}"):
+                    for key, size, modified in self.api.list_contents(bucket, prefix):
+                        yield StoredObject(key, size, _epoch_ms(modified))
+            except NotFound:
+                if bucket != self.buckets.data_base:
+                    raise
 
     def put_object(self, key: str, data: bytes) -> None:
         with _translated(f"write {key}"):

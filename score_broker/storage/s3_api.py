@@ -187,6 +187,21 @@ class S3Api:
             if _text(root, "IsTruncated") != "true" or not token:
                 return keys, prefixes
 
+    def list_contents(self, bucket: str, prefix: str) -> Iterator[tuple[str, int, str]]:
+        """(key, size, LastModified as S3 writes it) of every object under `prefix`."""
+        token: str | None = None
+        while True:
+            params = [("list-type", "2"), ("prefix", prefix), ("encoding-type", "url")]
+            if token:
+                params.append(("continuation-token", token))
+            root = _parse(self.call("GET", bucket, None, params).body)
+            for item in _children(root, "Contents"):
+                size = _text(item, "Size")
+                yield unquote(_text(item, "Key")), int(size or 0), _text(item, "LastModified")
+            token = _text(root, "NextContinuationToken")
+            if _text(root, "IsTruncated") != "true" or not token:
+                return
+
     def delete_objects(self, bucket: str, keys: Sequence[str]) -> None:
         for start in range(0, len(keys), 1000):
             batch = keys[start : start + 1000]

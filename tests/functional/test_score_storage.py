@@ -329,3 +329,39 @@ def test_clients_that_do_not_refresh_urls_get_longer_ones(
     assert 86300 <= url_expiry(long_get) - now <= 86401
     assert 0 < url_expiry(short_lived) - now <= 61
     assert 0 < url_expiry(short_get) - now <= 121
+
+
+def test_listing_and_info_as_score_serves_them(
+    broker_factory: BrokerFactory, storage: dict[str, Any], tmp_path: Path
+) -> None:
+    broker = broker_factory({**storage, "listing_cache_seconds": 0}, auth={"enabled": True})
+    admin = (tmp_path / "data" / "admin-key").read_text().strip()
+    config = broker.workdir / f"broker-{broker.port}.toml"
+
+    def key(*scopes: str) -> str:
+        command = [sys.executable, "-m", "score_broker", "keys", "create", "--config", str(config)]
+        for scope in scopes:
+            command += ["--scope", scope]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+
+    contents = {str(uuid.uuid4()): os.urandom(100 + n) for n in range(3)}
+    started = time.time()
+    with ScoreClient(broker.url, token=admin) as client:
+        for object_id, data in contents.items():
+            client.upload(object_id, data)
+        client.initiate(str(uuid.uuid4()), b"unfinished")  # not an object yet
+    listing = httpx.get(f"{broker.url}/listing", headers={"Authorization": f"Bearer {admin}"})
+    assert listing.status_code == 200
+    found = {item["id"]: item for item in listing.json()}
+    assert {i: found[i]["size"] for i in found} == {i: len(d) for i, d in contents.items()}
+    assert all(abs(item["lastModified"] / 1000 - started) < 600 for item in found.values())
+    assert set(next(iter(found.values()))) == {"id", "lastModified", "size"}
+    study_reader = {"Authorization": f"Bearer {key('PROGRAMDATA-ABC.READ')}"}
+    assert httpx.get(f"{broker.url}/listing", headers=study_reader).status_code == 200
+    writer = {"Authorization": f"Bearer {key('score.WRITE')}"}
+    assert httpx.get(f"{broker.url}/listing", headers=writer).status_code == 403
+    assert httpx.get(f"{broker.url}/listing").status_code == 401
+    assert httpx.get(f"{broker.url}/actuator/info").status_code == 401
+    info = httpx.get(f"{broker.url}/actuator/info", headers=writer).json()
+    assert info["build"]["name"] == "score-broker"
+    assert info["build"]["version"]
