@@ -287,26 +287,34 @@ def test_failures_name_the_file_and_change_nothing(
     tui: Tui, song_broker: BrokerProcess, tmp_path: Path
 ) -> None:
     content = os.urandom(1_000_000)
-    ids = register(f"{song_broker.url}/song", STUDY, {"m.vcf": (content, "open")})
+    registered = os.urandom(len(content))  # what Song was told: the file on disk is another
+    ids = register(f"{song_broker.url}/song", STUDY, {"m.vcf": (registered, "open")})
     (tmp_path / "m.vcf").write_bytes(content)
 
+    # The declared MD5 is Song's, so the broker lets the upload start; the client finds the
+    # file's bytes are not the declared ones.
     wrong = tui.run(
-        "upload", "--object-id", ids["m.vcf"], "--file", str(tmp_path / "m.vcf"), "--md5", "0" * 32
-    )
+        "upload", "--object-id", ids["m.vcf"], "--file", str(tmp_path / "m.vcf"),
+        "--md5", md5(registered),
+    )  # fmt: skip
     assert wrong.returncode == 1
     assert (
-        f"{tmp_path / 'm.vcf'}: its MD5 is {md5(content)} but {'0' * 32} was declared"
+        f"{tmp_path / 'm.vcf'}: its MD5 is {md5(content)} but {md5(registered)} was declared"
         in wrong.stderr
     )
     assert "Nothing was finalized" in wrong.stderr
     assert httpx.get(f"{song_broker.url}/upload/{ids['m.vcf']}").text == "false"
 
     # The failed upload is in the journal; a changed file is not mixed with what was sent.
-    changed = os.urandom(len(content))
-    (tmp_path / "m.vcf").write_bytes(changed)
+    (tmp_path / "m.vcf").write_bytes(os.urandom(len(content)))
     resumed = tui.run("resume")
     assert resumed.returncode == 1
     assert "changed since its upload began; upload it again" in resumed.stderr
+    # Bytes Song does not describe are refused before anything starts; Song's go up.
+    refused = tui.run("upload", "--object-id", ids["m.vcf"], "--file", str(tmp_path / "m.vcf"))
+    assert refused.returncode == 1
+    assert f"{md5(registered)} Song registered" in refused.stderr
+    (tmp_path / "m.vcf").write_bytes(registered)
     again = tui.run("upload", "--object-id", ids["m.vcf"], "--file", str(tmp_path / "m.vcf"))
     assert again.returncode == 0, again.stderr
     assert httpx.get(f"{song_broker.url}/upload/{ids['m.vcf']}").text == "true"
