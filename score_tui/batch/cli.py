@@ -98,6 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--all", action="store_true", help="include done and cancelled transfers")
     res = command("resume", "Resume unfinished transfers from the journal.")
     res.add_argument("transfer_id", nargs="*", help="ids (or prefixes) from `status`")
+    command("version", "Show the client's version, the broker and the broker's version.")
+    command("help", "Show the help of a command (or of all).").add_argument(
+        "topic", nargs="?", metavar="COMMAND", help="the command to explain"
+    )
     command("login", "Save the access token in the OS keyring.")
     command("logout", "Forget the saved access token.")
     return parser
@@ -109,7 +113,9 @@ def _upload_options(up: argparse.ArgumentParser) -> None:
     up.add_argument("--md5", help="the file's MD5 (computed when not given)")
     up.add_argument("--manifest", help="Song's 3-column upload manifest (path or URL)")
     up.add_argument("--study", help="register the files in this Song study first")
-    up.add_argument("--access", choices=("open", "controlled"), default="controlled")
+    up.add_argument(
+        "--access", type=str.lower, choices=("open", "controlled"), default="controlled"
+    )
     up.add_argument("--publish", action="store_true", help="publish the analysis when done")
     up.add_argument("--payload", help="a JSON submission template for --study (files added)")
     up.add_argument("--donor", default="donor-1", help="submitter donor id for --study")
@@ -125,7 +131,10 @@ def _download_options(down: argparse.ArgumentParser) -> None:
     down.add_argument("--analysis-id", help="every file of this analysis (with --study-id)")
     down.add_argument("--study-id", "--program-id", dest="study_id", help="the analysis' study")
     down.add_argument("--output-dir", default=".", help="where files go (created if missing)")
-    down.add_argument("--output-layout", choices=("filename", "bundle", "id"), default="filename")
+    down.add_argument(
+        "--output-layout", type=str.lower, choices=("filename", "bundle", "id"),
+        default="filename",
+    )  # fmt: skip
     down.add_argument("--offset", type=int, default=0, help="first byte to download")
     down.add_argument("--length", type=int, default=-1, help="bytes to download (-1: all)")
     _flag(down, "--index", True, "also download each file's index (.bai, .crai, .tbi, .csi)")
@@ -145,7 +154,7 @@ def _view_options(view: argparse.ArgumentParser) -> None:
     view.add_argument("--header-only", action="store_true", help="the header alone")
     view.add_argument("--output-original-header", action="store_true",
                       help="keep the header as it is (no @PG line added)")  # fmt: skip
-    view.add_argument("--output-format", choices=("sam", "bam", "cram"),
+    view.add_argument("--output-format", type=str.lower, choices=("sam", "bam", "cram"),
                       help="default: the --output-file's extension, else SAM")  # fmt: skip
     view.add_argument("--output-dir", help="where slices go (named after object and query)")
     view.add_argument("--output-file", help="one slice into this file")
@@ -220,6 +229,8 @@ def _transfer_run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "help":
+        return _help(parser, args.topic)
     run = _transfer_run(parser, args)
     opt = vars(args)
     console = Console(stderr=True, quiet=bool(opt.get("silent")), highlight=False)
@@ -244,9 +255,23 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
 
 
+def _help(parser: argparse.ArgumentParser, topic: str | None) -> int:
+    """`help [COMMAND]`, as score-client's: the command's help, or the overview."""
+    if topic is None:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        parser.parse_args([topic, "--help"])
+    except SystemExit as done:  # argparse exits after printing the help (or the error)
+        return EXIT_OK if done.code in (0, None) else EXIT_USAGE
+    return EXIT_OK
+
+
 def _dispatch(args: argparse.Namespace, settings: Settings, console: Console, as_json: bool) -> int:
     out = sys.stdout
-    if args.command == "url":
+    if args.command == "version":
+        out.write(asyncio.run(info_commands.version(settings, as_json)) + "\n")
+    elif args.command == "url":
         out.write(asyncio.run(info_commands.url(args, settings)) + "\n")
     elif args.command == "info":
         out.write(info_commands.info(settings, as_json) + "\n")

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from score_tui import __version__
 from score_tui.client.errors import TransferError
 from score_tui.client.score import ScoreApi
 from score_tui.config import Settings, config_dir, forget_token, mask, save_token, state_dir
@@ -44,6 +45,23 @@ def info(settings: Settings, as_json: bool) -> str:
     if as_json:
         return json.dumps(facts, indent=2)
     return "\n".join(f"{key:<14} {value}" for key, value in facts.items())
+
+
+async def version(settings: Settings, as_json: bool) -> str:
+    """The client's version, the broker it talks to and the broker's version (its
+    `/actuator/info`, as Score answers it; "unknown" when the broker does not say)."""
+    async with ScoreApi(settings.server_url, settings.token) as api:
+        broker = await api.server_version()
+    facts = {"client": __version__, "storageUrl": settings.server_url, "server": broker}
+    if as_json:
+        return json.dumps(facts, indent=2)
+    return "\n".join(
+        [
+            f"score-tui {__version__}",
+            f"broker    {settings.server_url}",
+            f"version   {broker}",
+        ]
+    )
 
 
 def manifest(args: argparse.Namespace) -> str:

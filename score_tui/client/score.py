@@ -88,6 +88,18 @@ class ScoreApi:
         except ValueError:
             raise TransferError(f"{what}: the server did not answer with JSON") from None
 
+    async def server_version(self) -> str:
+        """The broker's version from `/actuator/info` (Spring Boot's `build.version`, as
+        Score's); "unknown" when it does not answer one."""
+        try:
+            response = await self._http.request("GET", "/actuator/info")
+            body = response.json() if response.status_code == 200 else {}
+        except (httpx.HTTPError, ValueError):
+            return "unknown"
+        build = body.get("build") if isinstance(body, dict) else None
+        version = build.get("version") if isinstance(build, dict) else None
+        return str(version) if version else "unknown"
+
     async def profile(self) -> str:
         """The storage profile (`s3` or `az`); `s3` when the server does not say, as Score."""
         try:
