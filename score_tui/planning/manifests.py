@@ -84,11 +84,28 @@ def upload_entries(text: str, source: str, base: Path) -> list[UploadEntry]:
     return entries
 
 
+#: Names the ICGC and ARGO portals give the object id column of their manifests.
+OBJECT_ID_HEADERS = ("object_id", "objectid", "object id")
+
+
+def _object_id_column(text: str) -> int | None:
+    """The object id column named in the header, as the portals' manifests name it."""
+    header = text.splitlines()[0] if text.strip() else ""
+    names = [cell.strip().strip('"').lower().replace("-", "_") for cell in header.split("\t")]
+    return next((i for i, name in enumerate(names) if name in OBJECT_ID_HEADERS), None)
+
+
 def download_object_ids(text: str, source: str) -> list[str]:
-    """Object ids of the 11-column download manifest (third column; the 3-column one works too)."""
+    """Object ids of a download manifest: a portal's (ICGC, ARGO), by its `object_id` column;
+    else score-client's 11 columns (the third) or Song's 3 (the first)."""
+    column = _object_id_column(text)
     ids = []
     for number, cells in _rows(text, source):
-        if len(cells) == DOWNLOAD_COLUMNS:
+        if column is not None:
+            if len(cells) <= column:
+                raise ManifestError(f"{source} line {number}: no object_id column on this line")
+            object_id = cells[column]
+        elif len(cells) == DOWNLOAD_COLUMNS:
             object_id = cells[2]
         elif len(cells) == len(UPLOAD_COLUMNS):
             object_id = cells[0]

@@ -204,7 +204,7 @@ def test_manifests_in_score_client_formats(
     (work / "bad.tsv").write_text(header + "\ncollab\tFI1\tnot-a-uuid\tVCF\n")
     bad = tui.run("download", "--manifest", str(work / "bad.tsv"), "--output-dir", str(out))
     assert bad.returncode == 1
-    assert "bad.tsv line 2: expected 11 tab-separated columns" in bad.stderr
+    assert "bad.tsv line 2: 'not-a-uuid' is not a valid UUID" in bad.stderr
 
 
 def test_a_byte_range_downloads_just_those_bytes(

@@ -114,3 +114,16 @@ def test_statuses_map_to_what_the_client_does() -> None:
     assert isinstance(service_error("x", response(404, "", "text/plain")), NotFound)
     assert isinstance(service_error("x", response(503, "", "text/plain")), Retryable)
     assert not isinstance(service_error("x", response(500, "", "text/plain")), Retryable)
+
+
+def test_portal_manifests_are_read_by_their_object_id_column() -> None:
+    """ARGO's and ICGC's portals name the column; its place and the others vary."""
+    first, second = "5d0a4d8e-3b7c-4a6f-9a43-0f4a1c2b3d4e", "6e1b5e9f-4c8d-4b7a-8b54-1a5b2d3c4e5f"
+    argo = (
+        "donor_id\tfile_id\tobject_id\tfile_name\tfile_type\tmd5sum\tsize\tprogram_id\n"
+        f"DO1\tFL1\t{first}\ta.bam\tBAM\t{'a' * 32}\t10\tTEST-CA\n"
+        f"DO2\tFL2\t{second}\tb.bam\tBAM\t{'b' * 32}\t20\tTEST-CA\n"
+    )
+    assert download_object_ids(argo, "argo.tsv") == [first, second]
+    quoted = f'"Object ID"\t"File Name"\n{first}\ta.bam\n'
+    assert download_object_ids(quoted, "portal.tsv") == [first]
