@@ -32,7 +32,13 @@ from score_tui.planning.outcome import (
     Outcome,
     exit_status,
 )
-from score_tui.planning.requests import DownloadRequest, RequestError, SliceRequest, UploadRequest
+from score_tui.planning.requests import (
+    OUTPUT_TYPES,
+    DownloadRequest,
+    RequestError,
+    SliceRequest,
+    UploadRequest,
+)
 
 
 def parse_bool(text: str) -> bool:
@@ -154,6 +160,8 @@ def _view_options(view: argparse.ArgumentParser) -> None:
     view.add_argument("--header-only", action="store_true", help="the header alone")
     view.add_argument("--output-original-header", action="store_true",
                       help="keep the header as it is (no @PG line added)")  # fmt: skip
+    view.add_argument("--output-type", type=str.upper, choices=OUTPUT_TYPES, default="TRIMMED",
+                      help="TRIMMED: each object's slice (score-client's only one)")  # fmt: skip
     view.add_argument("--output-format", type=str.lower, choices=("sam", "bam", "cram"),
                       help="default: the --output-file's extension, else SAM")  # fmt: skip
     view.add_argument("--output-dir", help="where slices go (named after object and query)")
@@ -192,7 +200,7 @@ def slice_request(args: argparse.Namespace) -> SliceRequest:
         header_only=args.header_only, output_original_header=args.output_original_header,
         output_format=args.output_format, output_dir=args.output_dir,
         output_file=args.output_file, stdout=args.stdout, output_index=args.output_index,
-        reference_file=args.reference_file, force=args.force,
+        reference_file=args.reference_file, force=args.force, output_type=args.output_type,
         verify_connection=args.verify_connection, json_summary=bool(getattr(args, "json", False)),
     )  # fmt: skip
 

@@ -18,6 +18,8 @@ Access = Literal["open", "controlled"]
 Layout = Literal["filename", "bundle", "id"]
 SliceFormat = Literal["sam", "bam", "cram"]
 ACCESS_LEVELS: tuple[Access, ...] = ("open", "controlled")
+#: score-client's view --output-type values; it implements TRIMMED only, and so does this.
+OUTPUT_TYPES = ("TRIMMED", "MERGED", "CROSS")
 LAYOUTS: tuple[Layout, ...] = ("filename", "bundle", "id")
 
 
@@ -127,6 +129,7 @@ class SliceRequest:
     verify_connection: bool = True
     #: Whether a JSON summary goes to stdout too (then SAM cannot).
     json_summary: bool = False
+    output_type: str = "TRIMMED"
 
     @property
     def several(self) -> bool:
@@ -137,6 +140,11 @@ class SliceRequest:
         return self.stdout or not (self.output_dir or self.output_file)
 
     def __post_init__(self) -> None:
+        if self.output_type != "TRIMMED":
+            raise RequestError(
+                f"--output-type {self.output_type} is not implemented (nor is it in "
+                "score-client); use TRIMMED, one slice per object"
+            )
         if sum(1 for c in (self.object_ids, self.manifest, self.input_file) if c) != 1:
             raise RequestError("view needs exactly one of --object-id, --manifest, --input-file")
         if self.output_file and self.several:

@@ -64,3 +64,16 @@ def test_help_explains_a_command(tmp_path: Path) -> None:
     assert "view" in overview.stdout
     unknown = tui.run("help", "teleport")
     assert unknown.returncode == 2
+
+
+def test_view_output_types_as_score_client_has_them(tmp_path: Path) -> None:
+    """TRIMMED (in any case) is score-client's one output type; MERGED and CROSS, which it
+    declares but does not implement, are refused in one line."""
+    tui = Tui(tmp_path, "http://127.0.0.1:9")
+    args = ["view", "--input-file", str(tmp_path / "none.bam"), "--query", "chr1:1-10"]
+    trimmed = tui.run(*args, "--output-type", "trimmed")
+    assert "output-type" not in trimmed.stderr  # accepted: it fails on the missing file only
+    for other in ("MERGED", "cross"):
+        refused = tui.run(*args, "--output-type", other)
+        assert refused.returncode == 2
+        assert f"--output-type {other.upper()} is not implemented" in refused.stderr
