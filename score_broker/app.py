@@ -17,8 +17,9 @@ from score_broker.auth.authenticator import Authenticator
 from score_broker.auth.identity import ScopeRule
 from score_broker.auth.introspection import Introspector
 from score_broker.auth.jwt_tokens import JwtVerifier
+from score_broker.auth.keycloak import KeycloakPermissions, realm_url
 from score_broker.auth.keys import KeyStore
-from score_broker.config import Settings
+from score_broker.config import ConfigError, Settings
 from score_broker.errors import BrokerError, StorageUnavailable
 from score_broker.metadata import Metadata
 from score_broker.metadata.embedded import EmbeddedSong
@@ -100,15 +101,34 @@ def build_authenticator(settings: Settings) -> Authenticator:
     if auth.introspection_url:
         introspector = Introspector(
             auth.introspection_url,
-            auth.introspection_client_id,
-            auth.introspection_client_secret,
+            auth.introspection_client_id or auth.keycloak_client_id,
+            auth.introspection_client_secret or auth.keycloak_client_secret,
             auth.introspection_token_name,
             auth.introspection_cache_seconds,
         )
+    permissions = None
+    jwks_url = auth.jwt_jwks_url
+    if auth.provider == "keycloak":
+        if not (auth.keycloak_url and auth.keycloak_realm and auth.keycloak_client_id):
+            raise ConfigError(
+                '[auth] provider = "keycloak" needs keycloak_url, keycloak_realm and '
+                "keycloak_client_id."
+            )
+        permissions = KeycloakPermissions(
+            auth.keycloak_url, auth.keycloak_realm, auth.keycloak_client_id
+        )
+        if not (jwks_url or auth.jwt_public_key_file or auth.jwt_public_key_url):
+            realm = realm_url(auth.keycloak_url, auth.keycloak_realm)
+            jwks_url = realm + "/protocol/openid-connect/certs"
     jwt = JwtVerifier(
-        auth.jwt_public_key_file, auth.jwt_jwks_url, auth.jwt_issuer, auth.jwt_audience
+        auth.jwt_public_key_file,
+        jwks_url,
+        auth.jwt_issuer,
+        auth.jwt_audience,
+        auth.jwt_public_key_url,
     )
-    return Authenticator(KeyStore(settings.data_directory / KEYS_FILE), jwt, introspector)
+    keys = KeyStore(settings.data_directory / KEYS_FILE)
+    return Authenticator(keys, jwt, introspector, permissions)
 
 
 def build_cleanup(settings: Settings) -> Cleanup:

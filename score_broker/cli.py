@@ -118,7 +118,7 @@ def serve(args: argparse.Namespace) -> int:
             "created an admin API key (Score and Song, read and write); it is in %s", admin_key
         )
     auth = settings.auth
-    if (auth.jwt_public_key_file or auth.jwt_jwks_url) and not (
+    if (auth.jwt_public_key_file or auth.jwt_public_key_url or auth.jwt_jwks_url) and not (
         auth.jwt_issuer and auth.jwt_audience
     ):
         log.warning(

@@ -179,8 +179,19 @@ class AuthSettings(Section):
     song_system_scope: str = "song.WRITE"
     song_study_prefix: str = "PROGRAMDATA-"
     song_study_suffix: str = ".WRITE"
-    #: JWTs (RS256): a PEM public key file or a JWKS URL; issuer and audience checked if set.
+    #: Where JWTs' scopes come from: "keys" and "ego" read them from the token (Ego's
+    #: `context.scope`, or `scope`); "keycloak" asks Keycloak for the caller's permissions, as
+    #: Score's auth.server.provider = keycloak. The broker's own API keys work under each.
+    provider: Literal["keys", "ego", "keycloak"] = "keys"
+    #: Keycloak (Score's auth.server.keycloak.host and realm, auth.server.clientID).
+    keycloak_url: str = ""
+    keycloak_realm: str = ""
+    keycloak_client_id: str = ""
+    keycloak_client_secret: str = ""
+    #: JWTs (RS256): a PEM public key file, a URL serving one (Ego's /oauth/token/public_key),
+    #: or a JWKS URL (with provider "keycloak" and none given: the realm's certs).
     jwt_public_key_file: str = ""
+    jwt_public_key_url: str = ""
     jwt_jwks_url: str = ""
     jwt_issuer: str = ""
     jwt_audience: str = ""

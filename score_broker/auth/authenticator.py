@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from score_broker.auth.identity import Identity, looks_like_api_key
 from score_broker.auth.introspection import Introspector
-from score_broker.auth.jwt_tokens import JwtVerifier
+from score_broker.auth.jwt_tokens import JwtVerifier, subject_of
+from score_broker.auth.keycloak import KeycloakPermissions
 from score_broker.auth.keys import KeyStore
 from score_broker.errors import Unauthorized
 
@@ -13,11 +14,16 @@ class Authenticator:
     """UUID-shaped tokens are API keys (ours, else introspected); anything else is a JWT."""
 
     def __init__(
-        self, keys: KeyStore, jwt: JwtVerifier, introspector: Introspector | None = None
+        self,
+        keys: KeyStore,
+        jwt: JwtVerifier,
+        introspector: Introspector | None = None,
+        permissions: KeycloakPermissions | None = None,
     ) -> None:
         self.keys = keys
         self.jwt = jwt
         self.introspector = introspector
+        self.permissions = permissions
 
     def checks_locally(self, authorization: str) -> bool:
         """Whether identifying this token needs no network: one of our API keys, or a JWT
@@ -25,7 +31,7 @@ class Authenticator:
         token = authorization[7:].strip()
         if looks_like_api_key(token):
             return self.introspector is None or self.keys.knows(token)
-        return self.jwt.verifies_offline
+        return self.jwt.verifies_offline and self.permissions is None
 
     def identify(self, authorization: str | None) -> Identity | None:
         """None for an anonymous request; Unauthorized when a token is given but not valid."""
@@ -43,4 +49,8 @@ class Authenticator:
             if self.introspector is not None:
                 return self.introspector.identify(token)
             raise Unauthorized("The API key is not known to this broker.")
-        return self.jwt.identify(token)
+        if self.permissions is None:
+            return self.jwt.identify(token)
+        # Keycloak: the token's holder gets the permissions Keycloak grants, nothing else.
+        claims = self.jwt.claims(token)
+        return Identity(subject=subject_of(claims), scopes=self.permissions.scopes(token))
