@@ -104,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--all", action="store_true", help="include done and cancelled transfers")
     res = command("resume", "Resume unfinished transfers from the journal.")
     res.add_argument("transfer_id", nargs="*", help="ids (or prefixes) from `status`")
+    _mount_options(command("mount", "Mount the objects as a read-only file system (FUSE)."))
     command("version", "Show the client's version, the broker and the broker's version.")
     command("help", "Show the help of a command (or of all).").add_argument(
         "topic", nargs="?", metavar="COMMAND", help="the command to explain"
@@ -147,6 +148,20 @@ def _download_options(down: argparse.ArgumentParser) -> None:
     _flag(down, "--validate", True, "check the whole-file MD5")
     down.add_argument("--force", action="store_true", help="overwrite existing files")
     _flag(down, "--verify-connection", True, "check the storage connection first")
+
+
+def _mount_options(mount: argparse.ArgumentParser) -> None:
+    mount.add_argument("--mount-point", required=True, help="an empty directory to mount at")
+    mount.add_argument("--manifest", help="only the objects of this manifest (path or URL)")
+    mount.add_argument(
+        "--layout", type=str.lower, choices=("bundle", "object-id"), default="bundle",
+        help="bundle: <analysis id>/<file name>; object-id: a flat list of object ids",
+    )  # fmt: skip
+    mount.add_argument("--cache-metadata", action="store_true",
+                       help="keep the object list on disk and use it next time")  # fmt: skip
+    mount.add_argument("--daemonize", action="store_true", help="detach and run in background")
+    mount.add_argument("--options", help="FUSE mount options, e.g. allow_other,fsname=score")
+    _flag(mount, "--verify-connection", True, "check the storage connection first")
 
 
 def _view_options(view: argparse.ArgumentParser) -> None:
@@ -277,7 +292,13 @@ def _help(parser: argparse.ArgumentParser, topic: str | None) -> int:
 
 def _dispatch(args: argparse.Namespace, settings: Settings, console: Console, as_json: bool) -> int:
     out = sys.stdout
-    if args.command == "version":
+    if args.command == "mount":
+        from score_tui.batch.mount import mount, mounted_files, parse_options
+
+        files = mounted_files(settings, args.manifest, args.layout, args.cache_metadata)
+        console.print(f"mounting {len(files)} objects at {args.mount_point}")
+        mount(settings, Path(args.mount_point), files, args.daemonize, parse_options(args.options))
+    elif args.command == "version":
         out.write(asyncio.run(info_commands.version(settings, as_json)) + "\n")
     elif args.command == "url":
         out.write(asyncio.run(info_commands.url(args, settings)) + "\n")

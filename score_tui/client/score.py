@@ -88,6 +88,11 @@ class ScoreApi:
         except ValueError:
             raise TransferError(f"{what}: the server did not answer with JSON") from None
 
+    async def listing(self) -> list[dict[str, Any]]:
+        """Every object the broker holds: `{"id", "lastModified", "size"}` (Score's /listing)."""
+        body = await self._json("listing the objects", "GET", "/listing")
+        return [item for item in body if isinstance(item, dict)] if isinstance(body, list) else []
+
     async def server_version(self) -> str:
         """The broker's version from `/actuator/info` (Spring Boot's `build.version`, as
         Score's); "unknown" when it does not answer one."""
