@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.support.broker import BrokerProcess
+from tests.support.identity_provider import Issuer
 from tests.support.score_client import ScoreClient
 from tests.support.song import SongClient, object_id, payload, register
 
@@ -63,8 +64,21 @@ def create_key(config: Path, *scopes: str) -> str:
     return cli(config, "create", *args).stdout.strip()
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def grants_of(*scopes: str) -> list[tuple[str, list[str]]]:
+    """Keycloak permissions that Score maps back to these scopes (`<rsname>.<scope>`)."""
+    grants: dict[str, list[str]] = {}
+    for scope in scopes:
+        name, _, action = scope.rpartition(".")
+        grants.setdefault(name, []).append(action)
+    return list(grants.items())
+
+
+@pytest.fixture(scope="module", params=["keys", "keycloak"])
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    """The matrix's broker and tokens: the broker's keys and Ego JWTs, or (`keycloak`) JWTs
+    whose scopes come from Keycloak's permissions, beside the broker's own keys."""
     work = tmp_path_factory.mktemp("authz")
     jwt_key = rsa_key()
     public = work / "jwt.pem"
@@ -73,11 +87,21 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     )
+    auth: dict[str, Any] = {"enabled": True, "jwt_public_key_file": str(public)}
+    issuer = Issuer().start() if request.param == "keycloak" else None
+    if issuer is not None:
+        auth = {
+            "enabled": True,
+            "provider": "keycloak",
+            "keycloak_url": issuer.url,
+            "keycloak_realm": issuer.realm,
+            "keycloak_client_id": issuer.client_id,
+        }
     config = {
         "server": {"data_directory": str(work / "data")},
         "storage": {"backend": "local", "local": {"directory": str(work / "store")}},
         "song": {"url": "embedded"},
-        "auth": {"enabled": True, "jwt_public_key_file": str(public)},
+        "auth": auth,
     }
     broker = BrokerProcess(config, work).start()
     config_file = work / f"broker-{broker.port}.toml"
@@ -85,18 +109,30 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     revoked = create_key(config_file, "score.READ", "score.WRITE", "song.WRITE")
     revoked_id = cli(config_file, "list").stdout.splitlines()[-1].split()[0]
     cli(config_file, "revoke", revoked_id)
+    everything = ("score.READ", "score.WRITE", "song.WRITE")
+
+    def holder(who: str, *scopes: str) -> str:
+        if issuer is None:
+            return create_key(config_file, *scopes)
+        issuer.grants[who] = grants_of(*scopes)
+        return issuer.token(who)
+
     tokens: dict[str, str | None] = {
         "none": None,
         "unknown key": str(uuid.uuid4()),
         "revoked key": revoked,
-        "expired jwt": signed_jwt(jwt_key, ["score.READ", "score.WRITE", "song.WRITE"], -60),
-        "jwt of another key": signed_jwt(rsa_key(), ["score.READ", "score.WRITE", "song.WRITE"]),
-        "wrong study": create_key(config_file, "PROGRAMDATA-OTHER.READ", "PROGRAMDATA-OTHER.WRITE"),
-        "read-only": create_key(config_file, "score.READ", f"PROGRAMDATA-{STUDY}.READ"),
-        "system": create_key(config_file, "score.READ", "score.WRITE", "song.WRITE"),
-        "study": create_key(config_file, f"PROGRAMDATA-{STUDY}.READ", f"PROGRAMDATA-{STUDY}.WRITE"),
-        "ego jwt": signed_jwt(jwt_key, ["score.READ", "score.WRITE", "song.WRITE"]),
+        "expired jwt": signed_jwt(jwt_key, list(everything), -60),
+        "jwt of another key": signed_jwt(rsa_key(), list(everything)),
+        "wrong study": holder("wrong", "PROGRAMDATA-OTHER.READ", "PROGRAMDATA-OTHER.WRITE"),
+        "read-only": holder("reader", "score.READ", f"PROGRAMDATA-{STUDY}.READ"),
+        "system": holder("system", *everything),
+        "study": holder("study", f"PROGRAMDATA-{STUDY}.READ", f"PROGRAMDATA-{STUDY}.WRITE"),
+        "ego jwt": signed_jwt(jwt_key, list(everything)),
     }
+    if issuer is not None:
+        issuer.grants["ego"] = grants_of(*everything)
+        tokens["expired jwt"] = issuer.token("ego", exp=int(time.time()) - 60)
+        tokens["ego jwt"] = issuer.token("ego")
     song = SongClient(f"{broker.url}/song", admin)
     assert song.create_study(STUDY).status_code == 200
     files = {"o.bam": (os.urandom(500), "open"), "c.bam": (os.urandom(600), "controlled")}
@@ -115,6 +151,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     song.close()
     yield World(broker, work / "store", tokens, upload_ids, download_ids, published, admin)
     broker.stop()
+    if issuer is not None:
+        issuer.stop()
 
 
 def snapshot(root: Path) -> dict[str, int]:
