@@ -237,15 +237,9 @@ def mount(
             "(apt-get install fuse3)"
         ) from None
     operations = _operations(files, ObjectReader(settings.server_url, settings.token))
+    chosen = {"fsname": "score", **options, "ro": True}  # the user's options, read-only always
     try:
-        mfusepy.FUSE(
-            operations,
-            str(mount_point),
-            foreground=not daemonize,
-            ro=True,
-            fsname="score",
-            **options,
-        )
+        mfusepy.FUSE(operations, str(mount_point), foreground=not daemonize, **chosen)
     except RuntimeError as error:
         raise MountError(
             f"cannot mount at {mount_point} ({error}); FUSE needs /dev/fuse and fusermount, "

@@ -85,3 +85,32 @@ def test_mount_refuses_a_directory_that_is_not_empty(
     assert refused.returncode == 1
     assert "must be an empty directory" in refused.stderr
     shutil.rmtree(mount_point / "something", ignore_errors=True)
+
+
+def test_a_daemonized_mount_by_object_id_with_cached_metadata(
+    broker_factory: BrokerFactory, tmp_path: Path, mount_point: Path
+) -> None:
+    """`--daemonize` returns once mounted; `--layout object-id` lists the objects by id; with
+    `--cache-metadata` the object list is kept for the next mount."""
+    storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
+    broker = broker_factory(storage, song={"url": "embedded"})
+    (tmp_path / "user").mkdir()
+    tui = Tui(tmp_path / "user", broker.url)
+    source = tmp_path / "flat.vcf"
+    source.write_bytes(random.Random(3).randbytes(5 * 1024 * 1024 + 7))
+    uploaded = tui.run("upload", "--study", "FLAT", "--file", str(source), "--publish")
+    assert uploaded.returncode == 0, uploaded.stderr
+    analysis = httpx.get(f"{broker.url}/song/studies/FLAT/analysis").json()[0]
+    object_id = analysis["files"][0]["objectId"]
+    args = ["mount", "--mount-point", str(mount_point), "--layout", "OBJECT-ID"]
+    try:
+        done = tui.run(*args, "--daemonize", "--cache-metadata", "--options", "fsname=score-test")
+        assert done.returncode == 0, done.stderr
+        wait_until((mount_point / object_id).exists, "the daemonized mount", timeout=60)
+        assert (mount_point / object_id).read_bytes() == source.read_bytes()
+        assert [p.name for p in mount_point.iterdir()] == [object_id]
+    finally:
+        subprocess.run(["umount", str(mount_point)], capture_output=True, check=False)
+    cached = list((tmp_path / "user" / "state" / "score-tui" / "mount-metadata").glob("*.json"))
+    assert len(cached) == 1
+    assert object_id in cached[0].read_text()
