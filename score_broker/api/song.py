@@ -58,6 +58,27 @@ def get_study(study_id: str, song: SongDep) -> Response:
     return SongJSONResponse(song.get_study(study_id))
 
 
+@router.get("/studies/{study_id}/all", response_model=None)
+def get_study_with_donors(study_id: str, song: SongDep) -> Response:
+    """The study with its donors, their specimens and samples (Song's StudyWithDonors)."""
+    return SongJSONResponse(song.study_with_donors(study_id))
+
+
+@router.get("/studies/{study_id}/donors/{donor_id}", response_model=None)
+def get_donor(study_id: str, donor_id: str, song: SongDep) -> Response:
+    return SongJSONResponse(song.clinical_entity("donor", study_id, donor_id))
+
+
+@router.get("/studies/{study_id}/specimens/{specimen_id}", response_model=None)
+def get_specimen(study_id: str, specimen_id: str, song: SongDep) -> Response:
+    return SongJSONResponse(song.clinical_entity("specimen", study_id, specimen_id))
+
+
+@router.get("/studies/{study_id}/samples/{sample_id}", response_model=None)
+def get_sample(study_id: str, sample_id: str, song: SongDep) -> Response:
+    return SongJSONResponse(song.clinical_entity("sample", study_id, sample_id))
+
+
 def _json_body(schema: dict[str, Any]) -> dict[str, Any]:
     """The body a route reads itself, described for the OpenAPI document."""
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}

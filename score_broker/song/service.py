@@ -14,6 +14,7 @@ from jsonschema import Draft7Validator, ValidationError
 from score_broker.auth.identity import folded
 from score_broker.config import LimitSettings
 from score_broker.song.analysis_types import AnalysisTypes
+from score_broker.song.clinical import ClinicalEntities
 from score_broker.song.database import SongDatabase, now_text, stored_json
 from score_broker.song.entities import LegacyEntities
 from score_broker.song.errors import (
@@ -115,6 +116,7 @@ class SongService:
         self.storage = storage
         self.limits = limits or LimitSettings()
         self.entities = LegacyEntities(database)
+        self.clinical = ClinicalEntities(database)
         self.types = AnalysisTypes(database)
 
     # -- studies -------------------------------------------------------------------------------
@@ -136,6 +138,13 @@ class SongService:
             if value:
                 wire[name] = value
         return wire
+
+    def study_with_donors(self, study_id: str) -> dict[str, Any]:
+        return self.clinical.study_with_donors(self.get_study(study_id))
+
+    def clinical_entity(self, kind: str, study_id: str, entity_id: str) -> dict[str, Any]:
+        self._study_row(study_id)
+        return self.clinical.read(kind, study_id, entity_id)
 
     def studies_ignoring_case(self, study_id: str) -> list[str]:
         """The studies whose id equals `study_id` ignoring case, as Score compares scopes."""

@@ -278,3 +278,41 @@ def test_development_mode_ignores_tokens(broker_factory: BrokerFactory, tmp_path
     placeholder = SongClient(f"{broker.url}/song", "ad83ebde-a55c-11e7-abc4-cec278b6b50a")
     assert placeholder.create_study("DEV").status_code == 200
     placeholder.close()
+
+
+def test_donors_specimens_and_samples_are_read_as_song_serves_them(song: SongClient) -> None:
+    for study in ("CLIN", "OTHER"):
+        song.create_study(study)
+    submitted = song.submit("CLIN", payload("CLIN", {"k.vcf": (os.urandom(50), "open")}))
+    analysis = song.analysis("CLIN", submitted.json()["analysisId"]).json()
+    sample = analysis["samples"][0]
+    ids = {
+        "donors": sample["donor"]["donorId"],
+        "specimens": sample["specimen"]["specimenId"],
+        "samples": sample["sampleId"],
+    }
+    whole = song.http.get("/studies/CLIN/all").json()
+    assert whole["studyId"] == "CLIN"
+    donor = whole["donors"][0]
+    assert (donor["donorId"], donor["submitterDonorId"], donor["gender"]) == (
+        ids["donors"], "donor-1", "Female",
+    )  # fmt: skip
+    specimen = donor["specimens"][0]
+    assert (specimen["specimenId"], specimen["donorId"]) == (ids["specimens"], ids["donors"])
+    assert specimen["samples"][0]["sampleId"] == ids["samples"]
+    assert specimen["samples"][0]["submitterSampleId"] == "sample-1"
+    for kind, entity_id in ids.items():
+        one = song.http.get(f"/studies/CLIN/{kind}/{entity_id}")
+        assert one.status_code == 200, one.text
+        assert one.json()[f"{kind[:-1]}Id"] == entity_id
+        assert one.json()["info"] == {}
+        assert_song_error(
+            song.http.get(f"/studies/OTHER/{kind}/{entity_id}"), 400, "entity.not.related.to.study"
+        )
+        assert_song_error(
+            song.http.get(f"/studies/CLIN/{kind}/DOES-NOT-EXIST"),
+            404,
+            f"{kind[:-1]}.does.not.exist",
+        )
+    assert_song_error(song.http.get("/studies/NOPE/all"), 404, "study.id.does.not.exist")
+    assert song.http.get("/studies/OTHER/all").json()["donors"] == []
