@@ -14,6 +14,7 @@ from score_broker.auth.identity import Identity
 from score_broker.errors import Unauthorized
 from score_broker.song.entities import ENTITY_FILTERS
 from score_broker.song.errors import SongError
+from score_broker.song.file_update import UPDATE_SCHEMA
 from score_broker.song.schemas import BASE_SCHEMA
 from score_broker.song.service import SongService
 
@@ -185,6 +186,26 @@ def suppress(
 @router.get("/studies/{study_id}/files/{object_id}", response_model=None)
 def get_file(study_id: str, object_id: str, song: SongDep) -> Response:
     return SongJSONResponse(song.get_file(study_id, object_id))
+
+
+@router.put(
+    "/studies/{study_id}/files/{object_id}",
+    response_model=None,
+    openapi_extra=_json_body(UPDATE_SCHEMA),
+)
+async def update_file(
+    study_id: str,
+    object_id: str,
+    request: Request,
+    svc: ServicesDep,
+    song: SongDep,
+    identity: IdentityDep,
+) -> Response:
+    """Song's file update: size and MD5 while UNPUBLISHED, access, data type and info."""
+    svc.song_access.check_write(identity, study_id)
+    body = await request.body()
+    answer = await anyio.to_thread.run_sync(song.update_file, study_id, object_id, body)
+    return SongJSONResponse(answer)
 
 
 @router.get("/entities/{object_id}")

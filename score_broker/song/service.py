@@ -13,6 +13,7 @@ from jsonschema import Draft7Validator, ValidationError
 
 from score_broker.auth.identity import folded
 from score_broker.config import LimitSettings
+from score_broker.song import file_update
 from score_broker.song.analysis_types import AnalysisTypes
 from score_broker.song.clinical import ClinicalEntities
 from score_broker.song.database import SongDatabase, now_text, stored_json
@@ -418,6 +419,45 @@ class SongService:
         if rows[0]["study_id"] != study_id:
             raise not_related("objectId", object_id, study_id, "FileService")
         return _file_json(rows[0])
+
+    def update_file(self, study_id: str, object_id: str, body: bytes) -> dict[str, Any]:
+        """Song's file update; the answer is its FileUpdateResponse."""
+        request = file_update.checked_request(object_id, read_json(body, self.limits))
+        original = self.get_file(study_id, object_id)
+        analysis_id = original["analysisId"]
+        state = self.analysis_state(analysis_id)
+        if state == "SUPPRESSED":
+            raise file_update.illegal(object_id, analysis_id, "its analysisState is 'SUPPRESSED'")
+        kind = file_update.update_type(original, request)
+        if kind == "CONTENT_UPDATE" and state != "UNPUBLISHED":
+            raise file_update.illegal(
+                object_id,
+                analysis_id,
+                f"its analysisState is '{state}' and 'UNPUBLISHED' is required",
+            )
+        if kind != "NO_UPDATE":
+            new = {**original, **{k: v for k, v in request.items() if v is not None}}
+            with self.db.transaction() as db:
+                db.execute(
+                    "UPDATE file SET size = ?, md5 = ?, access = ?, data_type = ?, info = ? "
+                    "WHERE id = ?",
+                    (
+                        new["fileSize"],
+                        new["fileMd5sum"].lower(),
+                        new["fileAccess"],
+                        new["dataType"],
+                        file_update.stored_info(request, original),
+                        object_id,
+                    ),
+                )
+        verb = "No update for" if kind == "NO_UPDATE" else "Updated"
+        return {
+            "fileUpdateType": kind,
+            "originalAnalysisState": state,
+            "unpublishedAnalysis": False,
+            "message": f"{verb} file with objectId '{object_id}' and analysisId '{analysis_id}'",
+            "originalFile": original,
+        }
 
     # -- states ----------------------------------------------------------------------------------
 

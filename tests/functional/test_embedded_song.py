@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.conftest import BrokerFactory
@@ -316,3 +317,50 @@ def test_donors_specimens_and_samples_are_read_as_song_serves_them(song: SongCli
         )
     assert_song_error(song.http.get("/studies/NOPE/all"), 404, "study.id.does.not.exist")
     assert song.http.get("/studies/OTHER/all").json()["donors"] == []
+
+
+def test_a_files_update_follows_songs_rules(
+    secure_broker: BrokerProcess, song: SongClient, admin_key: str
+) -> None:
+    song.create_study("UPD")
+    content = os.urandom(300)
+    analysis_id = song.submit("UPD", payload("UPD", {"u.vcf": (content, "open")})).json()[
+        "analysisId"
+    ]
+    oid = object_id(analysis_id, "u.vcf")
+    path = f"/studies/UPD/files/{oid}"
+    anonymous = httpx.put(f"{secure_broker.url}/song{path}", json={"fileAccess": "controlled"})
+    assert anonymous.status_code == 401
+
+    access = song.http.put(path, json={"fileAccess": "controlled", "info": {"lane": 3}})
+    assert access.status_code == 200, access.text
+    assert access.json()["fileUpdateType"] == "METADATA_UPDATE"
+    assert access.json()["originalFile"]["fileAccess"] == "open"
+    assert song.http.get(path).json()["fileAccess"] == "controlled"
+    assert song.http.get(path).json()["info"] == {"lane": 3}
+    assert song.http.get(f"/entities/{oid}").json()["access"] == "controlled"  # Score sees it
+
+    same = song.http.put(path, json={"fileAccess": "controlled"}).json()
+    assert same["fileUpdateType"] == "NO_UPDATE"
+    assert_song_error(
+        song.http.put(path, json={"fileAccess": "public"}), 400, "invalid.file.update.request"
+    )
+    assert_song_error(song.http.put(path, json={"fileSize": 0}), 400, "invalid.file.update.request")
+
+    resized = song.http.put(path, json={"fileSize": 301, "fileMd5sum": "A" * 32}).json()
+    assert resized["fileUpdateType"] == "CONTENT_UPDATE"
+    assert song.http.get(path).json()["fileMd5sum"] == "a" * 32
+    digest = hashlib.md5(content).hexdigest()  # noqa: S324
+    restored = song.http.put(path, json={"fileSize": len(content), "fileMd5sum": digest})
+    assert restored.json()["fileUpdateType"] == "CONTENT_UPDATE"
+    with ScoreClient(secure_broker.url, token=admin_key) as client:
+        client.upload(oid, content)
+    assert song.publish("UPD", analysis_id).status_code == 200
+    assert_song_error(song.http.put(path, json={"fileSize": 5}), 400, "illegal.file.update.request")
+    assert song.http.put(path, json={"dataType": "Other"}).json()["fileUpdateType"] == (
+        "METADATA_UPDATE"
+    )
+    assert song.suppress("UPD", analysis_id).status_code == 200
+    assert_song_error(
+        song.http.put(path, json={"dataType": "Again"}), 400, "illegal.file.update.request"
+    )
