@@ -189,6 +189,44 @@ def get_file(study_id: str, object_id: str, song: SongDep) -> Response:
 
 
 @router.put(
+    "/studies/{study_id}/analysis/{analysis_id}",
+    openapi_extra=_json_body({"type": "object"}),
+)
+async def update_analysis(
+    study_id: str,
+    analysis_id: str,
+    request: Request,
+    svc: ServicesDep,
+    song: SongDep,
+    identity: IdentityDep,
+) -> Response:
+    """Song's update: the analysis' dynamic data replaced; samples and files stay."""
+    svc.song_access.check_write(identity, study_id)
+    body = await request.body()
+    await anyio.to_thread.run_sync(song.update_analysis, study_id, analysis_id, body)
+    return Response(status_code=200)
+
+
+@router.patch(
+    "/studies/{study_id}/analysis/{analysis_id}",
+    openapi_extra=_json_body({"type": "object"}),
+)
+async def patch_analysis(
+    study_id: str,
+    analysis_id: str,
+    request: Request,
+    svc: ServicesDep,
+    song: SongDep,
+    identity: IdentityDep,
+) -> Response:
+    """Song's patch: a JSON merge patch of the analysis' dynamic data."""
+    svc.song_access.check_write(identity, study_id)
+    body = await request.body()
+    await anyio.to_thread.run_sync(song.patch_analysis, study_id, analysis_id, body)
+    return Response(status_code=200)
+
+
+@router.put(
     "/studies/{study_id}/files/{object_id}",
     response_model=None,
     openapi_extra=_json_body(UPDATE_SCHEMA),

@@ -13,7 +13,7 @@ from jsonschema import Draft7Validator, ValidationError
 
 from score_broker.auth.identity import folded
 from score_broker.config import LimitSettings
-from score_broker.song import file_update
+from score_broker.song import analysis_update, file_update
 from score_broker.song.analysis_types import AnalysisTypes
 from score_broker.song.clinical import ClinicalEntities
 from score_broker.song.database import SongDatabase, now_text, stored_json
@@ -419,6 +419,45 @@ class SongService:
         if rows[0]["study_id"] != study_id:
             raise not_related("objectId", object_id, study_id, "FileService")
         return _file_json(rows[0])
+
+    def update_analysis(self, study_id: str, analysis_id: str, body: bytes) -> None:
+        """Song's PUT: the analysis' dynamic data replaced (samples and files kept)."""
+        request = read_json(body, self.limits)
+        self._analysis_row(study_id, analysis_id)
+        if not isinstance(request, dict) or request.get("analysisType") is None:
+            raise malformed("The updateAnalysisRequest does not contain the field 'analysisType'")
+        type_row = self.types.resolve(request["analysisType"])
+        analysis_update.check_update(request, json.loads(type_row["schema"]))
+        self._store_update(analysis_id, request, type_row)
+
+    def patch_analysis(self, study_id: str, analysis_id: str, body: bytes) -> None:
+        """Song's PATCH: a JSON merge patch of the analysis' dynamic data."""
+        patch = read_json(body, self.limits)
+        row = self._analysis_row(study_id, analysis_id)
+        data = stored_json(row["data"])
+        data = data if isinstance(data, dict) else {}
+        current = {k: v for k, v in data.items() if k != "samples"}
+        merged = analysis_update.merge_patch(current, patch)
+        type_rows = self.db.query("SELECT * FROM analysis_schema WHERE id = ?", (row["schema_id"],))
+        if not type_rows:
+            raise SongError("analysis.type.not.found", 404, "The analysis' type is not registered")
+        analysis_update.check_update(merged, json.loads(type_rows[0]["schema"]))
+        self._store_update(analysis_id, merged, type_rows[0])
+
+    def _store_update(
+        self, analysis_id: str, request: dict[str, Any], type_row: sqlite3.Row
+    ) -> None:
+        with self.db.transaction() as db:
+            row = db.execute("SELECT data FROM analysis WHERE id = ?", (analysis_id,)).fetchone()
+            old = stored_json(row["data"])
+            samples = old.get("samples", []) if isinstance(old, dict) else []
+            data = {k: v for k, v in request.items() if k != "analysisType"}
+            data["analysisType"] = {"name": type_row["name"], "version": type_row["version"]}
+            data["samples"] = samples
+            db.execute(
+                "UPDATE analysis SET data = ?, schema_id = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(data), type_row["id"], now_text(), analysis_id),
+            )
 
     def update_file(self, study_id: str, object_id: str, body: bytes) -> dict[str, Any]:
         """Song's file update; the answer is its FileUpdateResponse."""

@@ -364,3 +364,43 @@ def test_a_files_update_follows_songs_rules(
     assert_song_error(
         song.http.put(path, json={"dataType": "Again"}), 400, "illegal.file.update.request"
     )
+
+
+def test_an_analysis_is_updated_and_patched_as_in_song(
+    secure_broker: BrokerProcess, song: SongClient
+) -> None:
+    song.create_study("AUP")
+    submitted = song.submit("AUP", payload("AUP", {"a.vcf": (os.urandom(40), "open")}))
+    analysis_id = submitted.json()["analysisId"]
+    path = f"/studies/AUP/analysis/{analysis_id}"
+    before = song.analysis("AUP", analysis_id).json()
+
+    replaced = {
+        "analysisType": {"name": "variantCall"},
+        "experiment": {"variantCallingTool": "other", "matchedNormalSampleSubmitterId": "s0"},
+        "workflow": {"name": "w"},
+    }
+    assert song.http.put(path, json=replaced).status_code == 200
+    after = song.analysis("AUP", analysis_id).json()
+    assert after["experiment"]["variantCallingTool"] == "other"
+    assert after["workflow"] == {"name": "w"}
+    assert after["samples"] == before["samples"]
+    assert after["files"] == before["files"]
+
+    patched = song.http.patch(
+        path, json={"workflow": None, "experiment": {"variantCallingTool": "p"}}
+    )
+    assert patched.status_code == 200, patched.text
+    now = song.analysis("AUP", analysis_id).json()
+    assert "workflow" not in now
+    assert now["experiment"] == {"variantCallingTool": "p", "matchedNormalSampleSubmitterId": "s0"}
+
+    assert_song_error(song.http.put(path, json={"workflow": {}}), 400, "malformed.parameter")
+    no_experiment = {"analysisType": {"name": "variantCall"}, "workflow": {}}
+    assert_song_error(song.http.put(path, json=no_experiment), 400, "schema.violation")
+    files = {**replaced, "files": []}
+    assert_song_error(song.http.put(path, json=files), 400, "schema.violation")
+    assert_song_error(song.http.patch(path, json={"experiment": None}), 400, "schema.violation")
+    anonymous = httpx.patch(f"{secure_broker.url}/song{path}", json={"workflow": {}})
+    assert anonymous.status_code == 401
+    assert song.analysis("AUP", analysis_id).json() == now  # nothing refused was stored
