@@ -59,6 +59,19 @@ def get_study(study_id: str, song: SongDep) -> Response:
     return SongJSONResponse(song.get_study(study_id))
 
 
+@router.get("/export/studies/{study_id}", response_model=None)
+def export_study(study_id: str, song: SongDep) -> Response:
+    """Every analysis of the study as the payload that would submit it again."""
+    return SongJSONResponse(song.export_study(study_id))
+
+
+@router.get("/export/analysis/{analysis_ids}", response_model=None)
+def export_analyses(analysis_ids: str, song: SongDep) -> Response:
+    """These analyses (comma-separated ids) as payloads, grouped by study."""
+    ids = [i.strip() for i in analysis_ids.split(",") if i.strip()]
+    return SongJSONResponse(song.export_analyses(ids))
+
+
 @router.get("/studies/{study_id}/all", response_model=None)
 def get_study_with_donors(study_id: str, song: SongDep) -> Response:
     """The study with its donors, their specimens and samples (Song's StudyWithDonors)."""

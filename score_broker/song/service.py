@@ -13,7 +13,7 @@ from jsonschema import Draft7Validator, ValidationError
 
 from score_broker.auth.identity import folded
 from score_broker.config import LimitSettings
-from score_broker.song import analysis_update, file_update
+from score_broker.song import analysis_update, export, file_update
 from score_broker.song.analysis_types import AnalysisTypes
 from score_broker.song.clinical import ClinicalEntities
 from score_broker.song.database import SongDatabase, now_text, stored_json
@@ -399,6 +399,21 @@ class SongService:
         if limit is not None:
             rows = rows[offset : offset + limit]
         return [self._analysis_json(row) for row in rows]
+
+    def export_study(self, study_id: str) -> list[dict[str, Any]]:
+        """Every analysis of the study, in any state, as its submission payload."""
+        analyses = self.list_analyses(study_id, "PUBLISHED,UNPUBLISHED,SUPPRESSED")
+        return export.exported(analyses) or [{"studyId": study_id, "payloads": []}]
+
+    def export_analyses(self, analysis_ids: list[str]) -> list[dict[str, Any]]:
+        """These analyses (of any studies) as submission payloads, grouped by study."""
+        analyses = []
+        for analysis_id in dict.fromkeys(analysis_ids):
+            rows = self.db.query("SELECT * FROM analysis WHERE id = ?", (analysis_id,))
+            if not rows:
+                raise analysis_not_found(analysis_id)
+            analyses.append(self._analysis_json(rows[0]))
+        return export.exported(analyses)
 
     def count_analyses(self, study_id: str, states_csv: str) -> int:
         states = self._states(states_csv)

@@ -404,3 +404,30 @@ def test_an_analysis_is_updated_and_patched_as_in_song(
     anonymous = httpx.patch(f"{secure_broker.url}/song{path}", json={"workflow": {}})
     assert anonymous.status_code == 401
     assert song.analysis("AUP", analysis_id).json() == now  # nothing refused was stored
+
+
+def test_an_export_submits_again_as_the_same_analysis(song: SongClient) -> None:
+    for study in ("EXP", "EXP2"):
+        song.create_study(study)
+    submitted = song.submit("EXP", payload("EXP", {"e.vcf": (os.urandom(70), "controlled")}))
+    analysis_id = submitted.json()["analysisId"]
+    original = song.analysis("EXP", analysis_id).json()
+
+    study_export = song.http.get("/export/studies/EXP").json()
+    assert [e["studyId"] for e in study_export] == ["EXP"]
+    exported = study_export[0]["payloads"][0]
+    assert song.http.get(f"/export/analysis/{analysis_id}").json() == study_export
+    assert "analysisId" not in exported
+    assert "objectId" not in exported["files"][0]
+    assert "sampleId" not in exported["samples"][0]
+
+    again = {**exported, "studyId": "EXP2"}
+    resubmitted = song.submit("EXP2", again, allowDuplicates=True)
+    assert resubmitted.status_code == 200, resubmitted.text
+    copy = song.analysis("EXP2", resubmitted.json()["analysisId"]).json()
+    for field in ("analysisType", "experiment"):
+        assert copy[field] == original[field]
+    assert [f["fileMd5sum"] for f in copy["files"]] == [f["fileMd5sum"] for f in original["files"]]
+    assert copy["samples"][0]["submitterSampleId"] == original["samples"][0]["submitterSampleId"]
+    assert song.http.get("/export/studies/EXP2").json()[0]["payloads"][0] == again
+    assert_song_error(song.http.get("/export/analysis/not-an-id"), 404, "analysis.id.not.found")
