@@ -15,6 +15,8 @@ from score_broker.errors import Unauthorized
 from score_broker.song.entities import ENTITY_FILTERS
 from score_broker.song.errors import SongError
 from score_broker.song.file_update import UPDATE_SCHEMA
+from score_broker.song.id_search import FIELDS
+from score_broker.song.payload import read_json
 from score_broker.song.schemas import BASE_SCHEMA
 from score_broker.song.service import SongService
 
@@ -128,6 +130,43 @@ async def submit(
     svc.song_access.check_write(identity, study_id)
     body = await request.body()
     return await anyio.to_thread.run_sync(song.submit, study_id, body, allow_duplicates)
+
+
+@router.get("/studies/{study_id}/analysis/search/id", response_model=None)
+def search_by_ids(
+    study_id: str,
+    song: SongDep,
+    donor_id: Annotated[str | None, Query(alias="donorId")] = None,
+    sample_id: Annotated[str | None, Query(alias="sampleId")] = None,
+    specimen_id: Annotated[str | None, Query(alias="specimenId")] = None,
+    file_id: Annotated[str | None, Query(alias="fileId")] = None,
+    submitter_sample_id: Annotated[str | None, Query(alias="submitterSampleId")] = None,
+    submitter_donor_id: Annotated[str | None, Query(alias="submitterDonorId")] = None,
+    submitter_specimen_id: Annotated[str | None, Query(alias="submitterSpecimenId")] = None,
+) -> Response:
+    """The study's analyses with these ids (exact values)."""
+    given = {
+        "donorId": donor_id, "sampleId": sample_id, "specimenId": specimen_id,
+        "fileId": file_id, "submitterSampleId": submitter_sample_id,
+        "submitterDonorId": submitter_donor_id, "submitterSpecimenId": submitter_specimen_id,
+    }  # fmt: skip
+    wanted = {k: v for k, v in given.items() if v is not None}
+    return SongJSONResponse(song.search_by_ids(study_id, wanted))
+
+
+@router.post(
+    "/studies/{study_id}/analysis/search/id",
+    response_model=None,
+    openapi_extra=_json_body({"type": "object"}),
+)
+async def search_by_ids_body(study_id: str, request: Request, song: SongDep) -> Response:
+    """Song's IdSearchRequest (`donorId`, `sampleId`, `specimenId`, `objectId`) as a body."""
+    body = read_json(await request.body(), song.limits)
+    if not isinstance(body, dict):
+        raise SongError("payload.parsing", 422, "The search request must be a JSON object")
+    wanted = {k: str(v) for k, v in body.items() if k in FIELDS and v is not None}
+    found = await anyio.to_thread.run_sync(song.search_by_ids, study_id, wanted)
+    return SongJSONResponse(found)
 
 
 @router.get("/studies/{study_id}/analysis", response_model=None)

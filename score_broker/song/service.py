@@ -13,7 +13,7 @@ from jsonschema import Draft7Validator, ValidationError
 
 from score_broker.auth.identity import folded
 from score_broker.config import LimitSettings
-from score_broker.song import analysis_update, export, file_update
+from score_broker.song import analysis_update, export, file_update, id_search
 from score_broker.song.analysis_types import AnalysisTypes
 from score_broker.song.clinical import ClinicalEntities
 from score_broker.song.database import SongDatabase, now_text, stored_json
@@ -399,6 +399,14 @@ class SongService:
         if limit is not None:
             rows = rows[offset : offset + limit]
         return [self._analysis_json(row) for row in rows]
+
+    def search_by_ids(self, study_id: str, wanted: dict[str, str]) -> list[dict[str, Any]]:
+        """Song's id search: the study's analyses (any state) with a sample whose donor,
+        specimen and sample ids (or submitter ids) and a file whose object id are the ones
+        given. Values match exactly (Song takes them as regular expressions, which would let
+        any caller stall the broker with one)."""
+        analyses = self.list_analyses(study_id, "PUBLISHED,UNPUBLISHED,SUPPRESSED")
+        return [a for a in analyses if id_search.matches(a, wanted)]
 
     def export_study(self, study_id: str) -> list[dict[str, Any]]:
         """Every analysis of the study, in any state, as its submission payload."""

@@ -431,3 +431,34 @@ def test_an_export_submits_again_as_the_same_analysis(song: SongClient) -> None:
     assert copy["samples"][0]["submitterSampleId"] == original["samples"][0]["submitterSampleId"]
     assert song.http.get("/export/studies/EXP2").json()[0]["payloads"][0] == again
     assert_song_error(song.http.get("/export/analysis/not-an-id"), 404, "analysis.id.not.found")
+
+
+def test_analyses_are_found_by_their_ids(song: SongClient) -> None:
+    song.create_study("IDS")
+    first = song.submit("IDS", payload("IDS", {"i.vcf": (os.urandom(80), "open")})).json()
+    other = payload("IDS", {"j.vcf": (os.urandom(81), "open")})
+    other["samples"][0]["submitterSampleId"] = "sample-2"
+    other["samples"][0]["specimen"]["submitterSpecimenId"] = "specimen-2"
+    second = song.submit("IDS", other).json()
+    analysis = song.analysis("IDS", first["analysisId"]).json()
+    sample = analysis["samples"][0]
+
+    def found(**params: str) -> list[str]:
+        answer = song.http.get("/studies/IDS/analysis/search/id", params=params)
+        assert answer.status_code == 200, answer.text
+        return sorted(a["analysisId"] for a in answer.json())
+
+    both = sorted([first["analysisId"], second["analysisId"]])
+    assert found(donorId=sample["donor"]["donorId"]) == both  # one donor, two samples
+    assert found(submitterSampleId="sample-2") == [second["analysisId"]]
+    assert found(sampleId=sample["sampleId"]) == [first["analysisId"]]
+    assert found(fileId=analysis["files"][0]["objectId"]) == [first["analysisId"]]
+    assert found(sampleId=sample["sampleId"], submitterSampleId="sample-2") == []
+    assert found(submitterDonorId="sample-.*") == []  # values match exactly
+    posted = song.http.post(
+        "/studies/IDS/analysis/search/id", json={"objectId": analysis["files"][0]["objectId"]}
+    )
+    assert [a["analysisId"] for a in posted.json()] == [first["analysisId"]]
+    assert_song_error(
+        song.http.get("/studies/NOPE/analysis/search/id"), 404, "study.id.does.not.exist"
+    )
