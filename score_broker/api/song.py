@@ -12,6 +12,7 @@ from score_broker.api.deps import ServicesDep
 from score_broker.api.errors import SongJSONResponse
 from score_broker.auth.identity import Identity
 from score_broker.errors import Unauthorized
+from score_broker.song.analysis_types import REGISTRATION_SCHEMA
 from score_broker.song.entities import ENTITY_FILTERS
 from score_broker.song.errors import SongError
 from score_broker.song.file_update import UPDATE_SCHEMA
@@ -361,6 +362,22 @@ def list_schemas(
         sort,
         sort_order.upper() == "DESC",
     )
+
+
+@router.get("/schemas/registration")
+def registration_schema() -> dict[str, Any]:
+    """The meta-schema an analysis type's schema must meet to be registered."""
+    return REGISTRATION_SCHEMA
+
+
+@router.post("/schemas", openapi_extra=_json_body({"type": "object"}))
+async def register_schema(
+    request: Request, svc: ServicesDep, song: SongDep, identity: IdentityDep
+) -> dict[str, Any]:
+    """Song's registration of an analysis type (the next version of its name); system scope."""
+    svc.song_access.check_system(identity)
+    body = read_json(await request.body(), song.limits)
+    return await anyio.to_thread.run_sync(song.types.register, body)
 
 
 @router.get("/schemas/{name}")

@@ -13,6 +13,17 @@ class SongAccess:
     enabled: bool
     rule: ScopeRule
 
+    def check_system(self, identity: Identity | None) -> None:
+        """Song's system rule (registering analysis types): only the system scope."""
+        self.check_write(identity, "")
+        if self.enabled and not self.rule.has_system(identity):
+            raise SongError(
+                "forbidden.token",
+                403,
+                f"The token needs the scope {self.rule.system}",
+                "SongAccess",
+            )
+
     def check_write(self, identity: Identity | None, study_id: str) -> None:
         if not self.enabled:
             return

@@ -3,12 +3,49 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from typing import Any
 
-from score_broker.song.database import SongDatabase
+from jsonschema import Draft7Validator, SchemaError
+
+from score_broker.song.database import SongDatabase, now_text
 from score_broker.song.errors import SongError, malformed, shown
 from score_broker.song.schemas import render
+
+NAME = re.compile(r"[a-zA-Z0-9._-]+")
+#: Song's word for its registration meta-schema, which no analysis type may be named.
+REGISTRATION = "registration"
+#: What a registered analysis type's schema must be: an object schema whose properties include
+#: an `experiment` object, required, and redefine none of the fields Song sets itself.
+_RESERVED = ("studyId", "analysisState", "analysisType", "analysisTypeId", "samples", "files",
+             "analysisId")  # fmt: skip
+REGISTRATION_SCHEMA: dict[str, Any] = {
+    "$schema": "http://json-schema.org/draft-07/schema#",
+    "title": "What an analysis type's schema must be to be registered",
+    "type": "object",
+    "required": ["type", "properties"],
+    "additionalProperties": False,
+    "properties": {
+        "type": {"const": "object"},
+        "definitions": {"type": "object"},
+        "required": {
+            "type": "array",
+            "items": {"type": "string"},
+            "uniqueItems": True,
+            "contains": {"const": "experiment"},
+        },
+        "properties": {
+            "type": "object",
+            "required": ["experiment"],
+            "properties": {
+                **{name: {"not": {}} for name in _RESERVED},
+                "experiment": {"type": "object"},
+            },
+        },
+    },
+}
+_META = Draft7Validator(REGISTRATION_SCHEMA)
 
 
 class AnalysisTypes:
@@ -103,3 +140,50 @@ class AnalysisTypes:
                 "AnalysisTypeService",
             )
         return latest
+
+    def register(self, request: Any) -> dict[str, Any]:
+        """Song's registration: the next version of the named type, after its schema is checked
+        against the registration meta-schema and as a JSON Schema."""
+        if not isinstance(request, dict):
+            raise malformed("The registration must be an object with name, schema and options")
+        name, schema, options = request.get("name"), request.get("schema"), request.get("options")
+        if not isinstance(name, str) or not NAME.fullmatch(name):
+            raise malformed(
+                f"The analysisTypeId name '{shown(name)}' does not match the regex: {NAME.pattern}"
+            )
+        if name == REGISTRATION:
+            raise SongError(
+                "illegal.analysis.type.name",
+                400,
+                f"Cannot register an analysisType with name '{REGISTRATION}'",
+                "AnalysisTypeService",
+            )
+        if schema is None:
+            raise SongError("schema.violation", 400, "Schema field cannot be null")
+        problems = [
+            f"#/{'/'.join(map(str, e.path))}: {shown(e.message)}" for e in _META.iter_errors(schema)
+        ]
+        if problems:
+            raise SongError("schema.violation", 400, ", ".join(problems))
+        try:
+            Draft7Validator.check_schema(schema)
+        except SchemaError as error:
+            raise SongError("malformed.json.schema", 400, shown(error.message)) from None
+        file_types = options.get("fileTypes") if isinstance(options, dict) else None
+        if file_types is not None and not (
+            isinstance(file_types, list) and all(isinstance(t, str) for t in file_types)
+        ):
+            raise malformed("options.fileTypes must be a list of file types")
+        with self.db.transaction() as db:
+            version = (
+                1
+                + db.execute(
+                    "SELECT COUNT(*) FROM analysis_schema WHERE name = ?", (name,)
+                ).fetchone()[0]
+            )
+            db.execute(
+                "INSERT INTO analysis_schema (name, version, schema, file_types, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (name, version, json.dumps(schema), json.dumps(file_types or []), now_text()),
+            )
+        return self.get(name, version, unrendered_only=False)

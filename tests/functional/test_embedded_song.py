@@ -462,3 +462,53 @@ def test_analyses_are_found_by_their_ids(song: SongClient) -> None:
     assert_song_error(
         song.http.get("/studies/NOPE/analysis/search/id"), 404, "study.id.does.not.exist"
     )
+
+
+def test_an_analysis_type_is_registered_and_submissions_meet_it(
+    secure_broker: BrokerProcess, song: SongClient
+) -> None:
+    meta = song.http.get("/schemas/registration").json()
+    assert meta["properties"]["properties"]["required"] == ["experiment"]
+    schema = {
+        "type": "object",
+        "required": ["experiment", "metrics"],
+        "properties": {
+            "experiment": {"type": "object"},
+            "metrics": {"type": "object", "required": ["reads"],
+                        "properties": {"reads": {"type": "integer"}}},
+        },
+    }  # fmt: skip
+    registration = {"name": "qcMetrics", "schema": schema, "options": {"fileTypes": ["VCF"]}}
+    first = song.http.post("/schemas", json=registration)
+    assert first.status_code == 200, first.text
+    assert (first.json()["name"], first.json()["version"]) == ("qcMetrics", 1)
+    assert first.json()["options"]["fileTypes"] == ["VCF"]
+    assert song.http.post("/schemas", json=registration).json()["version"] == 2
+
+    song.create_study("QC")
+    body = payload("QC", {"q.vcf": (os.urandom(90), "open")})
+    body["analysisType"] = {"name": "qcMetrics"}
+    body["metrics"] = {"reads": 1000}
+    assert song.submit("QC", body).status_code == 200
+    missing = {k: v for k, v in body.items() if k != "metrics"}
+    assert_song_error(song.submit("QC", missing), 400, "schema.violation")
+    old = {**body, "analysisType": {"name": "qcMetrics", "version": 1}}
+    assert_song_error(song.submit("QC", old), 409, "analysis.type.incorrect.version")
+
+    reserved = {
+        **registration,
+        "schema": {**schema, "properties": {**schema["properties"], "files": {}}},
+    }
+    assert_song_error(song.http.post("/schemas", json=reserved), 400, "schema.violation")
+    bad_name = {**registration, "name": "no spaces"}
+    assert_song_error(song.http.post("/schemas", json=bad_name), 400, "malformed.parameter")
+    assert_song_error(
+        song.http.post("/schemas", json={**registration, "name": "registration"}),
+        400,
+        "illegal.analysis.type.name",
+    )
+    anonymous = SongClient(f"{secure_broker.url}/song", None)
+    assert_song_error(
+        study_writer.http.post("/schemas", json=registration), 401, "unauthorized.token"
+    )
+    anonymous.close()
