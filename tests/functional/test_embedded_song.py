@@ -509,6 +509,6 @@ def test_an_analysis_type_is_registered_and_submissions_meet_it(
     )
     anonymous = SongClient(f"{secure_broker.url}/song", None)
     assert_song_error(
-        study_writer.http.post("/schemas", json=registration), 401, "unauthorized.token"
+        anonymous.http.post("/schemas", json=registration), 401, "unauthorized.token"
     )
     anonymous.close()
