@@ -508,7 +508,5 @@ def test_an_analysis_type_is_registered_and_submissions_meet_it(
         "illegal.analysis.type.name",
     )
     anonymous = SongClient(f"{secure_broker.url}/song", None)
-    assert_song_error(
-        anonymous.http.post("/schemas", json=registration), 401, "unauthorized.token"
-    )
+    assert_song_error(anonymous.http.post("/schemas", json=registration), 401, "unauthorized.token")
     anonymous.close()
