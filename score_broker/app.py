@@ -135,7 +135,8 @@ def build_cleanup(settings: Settings) -> Cleanup:
     """What `score-broker cleanup` works with: the store and its upload state, nothing else."""
     storage = settings.storage
     state = UploadState(build_store(settings), storage.data_directory, storage.upload_directory)
-    uploads = UploadService(state, PartPlanner(storage.part_size), storage.upload_url_expiry)
+    lifetime = UrlLifetime(storage.upload_url_expiry)
+    uploads = UploadService(state, PartPlanner(storage.part_size), lifetime)
     return Cleanup(uploads, state)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable
+from functools import partial
+from typing import Annotated, Any, TypeVar
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,6 +14,7 @@ from score_broker.api.deps import ServicesDep
 from score_broker.api.errors import SongJSONResponse
 from score_broker.auth.identity import Identity
 from score_broker.errors import Unauthorized
+from score_broker.services import Services
 from score_broker.song.analysis_types import REGISTRATION_SCHEMA
 from score_broker.song.entities import ENTITY_FILTERS
 from score_broker.song.errors import SongError
@@ -45,6 +48,23 @@ def song_identity(request: Request, svc: ServicesDep) -> Identity | None:
 
 
 IdentityDep = Annotated[Identity | None, Depends(song_identity)]
+
+
+T = TypeVar("T")
+
+
+async def _write(
+    request: Request,
+    svc: Services,
+    identity: Identity | None,
+    study_id: str,
+    work: Callable[[bytes], T],
+) -> T:
+    """A Song write: the study's write scope checked, then `work` on the request's body, off
+    the event loop (parsing and validating a large body takes a while)."""
+    svc.song_access.check_write(identity, study_id)
+    body = await request.body()
+    return await anyio.to_thread.run_sync(work, body)
 
 
 @router.get("/isAlive")
@@ -114,9 +134,7 @@ STUDY_SCHEMA: dict[str, Any] = {
 async def create_study(
     study_id: str, request: Request, svc: ServicesDep, song: SongDep, identity: IdentityDep
 ) -> dict[str, str]:
-    svc.song_access.check_write(identity, study_id)
-    body = await request.body()
-    return await anyio.to_thread.run_sync(song.create_study, study_id, body)
+    return await _write(request, svc, identity, study_id, partial(song.create_study, study_id))
 
 
 @router.post("/submit/{study_id}", openapi_extra=_json_body(BASE_SCHEMA))
@@ -128,9 +146,10 @@ async def submit(
     identity: IdentityDep,
     allow_duplicates: Annotated[bool, Query(alias="allowDuplicates")] = False,
 ) -> dict[str, str]:
-    svc.song_access.check_write(identity, study_id)
-    body = await request.body()
-    return await anyio.to_thread.run_sync(song.submit, study_id, body, allow_duplicates)
+    def submit_body(body: bytes) -> dict[str, str]:
+        return song.submit(study_id, body, allow_duplicates)
+
+    return await _write(request, svc, identity, study_id, submit_body)
 
 
 @router.get("/studies/{study_id}/analysis/search/id", response_model=None)
@@ -254,9 +273,8 @@ async def update_analysis(
     identity: IdentityDep,
 ) -> Response:
     """Song's update: the analysis' dynamic data replaced; samples and files stay."""
-    svc.song_access.check_write(identity, study_id)
-    body = await request.body()
-    await anyio.to_thread.run_sync(song.update_analysis, study_id, analysis_id, body)
+    work = partial(song.update_analysis, study_id, analysis_id)
+    await _write(request, svc, identity, study_id, work)
     return Response(status_code=200)
 
 
@@ -273,9 +291,8 @@ async def patch_analysis(
     identity: IdentityDep,
 ) -> Response:
     """Song's patch: a JSON merge patch of the analysis' dynamic data."""
-    svc.song_access.check_write(identity, study_id)
-    body = await request.body()
-    await anyio.to_thread.run_sync(song.patch_analysis, study_id, analysis_id, body)
+    work = partial(song.patch_analysis, study_id, analysis_id)
+    await _write(request, svc, identity, study_id, work)
     return Response(status_code=200)
 
 
@@ -293,9 +310,8 @@ async def update_file(
     identity: IdentityDep,
 ) -> Response:
     """Song's file update: size and MD5 while UNPUBLISHED, access, data type and info."""
-    svc.song_access.check_write(identity, study_id)
-    body = await request.body()
-    answer = await anyio.to_thread.run_sync(song.update_file, study_id, object_id, body)
+    work = partial(song.update_file, study_id, object_id)
+    answer = await _write(request, svc, identity, study_id, work)
     return SongJSONResponse(answer)
 
 

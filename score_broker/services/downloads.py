@@ -19,15 +19,13 @@ class DownloadService:
         self,
         state: UploadState,
         planner: PartPlanner,
-        url_expiry: int | UrlLifetime,
+        url_lifetime: UrlLifetime,
         sentinel: str,
     ) -> None:
         self.state = state
         self.store = state.store
         self.planner = planner
-        self.url_lifetime = (
-            url_expiry if isinstance(url_expiry, UrlLifetime) else UrlLifetime(url_expiry)
-        )
+        self.url_lifetime = url_lifetime
         self.sentinel_key = state.object_key(sentinel)
 
     def ensure_sentinel(self) -> None:

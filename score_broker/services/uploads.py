@@ -37,15 +37,11 @@ def multipart_etag(part_md5s: list[str]) -> str:
 class UploadService:
     """Plans uploads, signs part URLs and keeps each upload's state in the store."""
 
-    def __init__(
-        self, state: UploadState, planner: PartPlanner, url_expiry: int | UrlLifetime
-    ) -> None:
+    def __init__(self, state: UploadState, planner: PartPlanner, url_lifetime: UrlLifetime) -> None:
         self.state = state
         self.store = state.store
         self.planner = planner
-        self.url_lifetime = (
-            url_expiry if isinstance(url_expiry, UrlLifetime) else UrlLifetime(url_expiry)
-        )
+        self.url_lifetime = url_lifetime
 
     @property
     def whole_object(self) -> bool:

@@ -13,20 +13,7 @@ class SongAccess:
     enabled: bool
     rule: ScopeRule
 
-    def check_system(self, identity: Identity | None) -> None:
-        """Song's system rule (registering analysis types): only the system scope."""
-        self.check_write(identity, "")
-        if self.enabled and not self.rule.has_system(identity):
-            raise SongError(
-                "forbidden.token",
-                403,
-                f"The token needs the scope {self.rule.system}",
-                "SongAccess",
-            )
-
-    def check_write(self, identity: Identity | None, study_id: str) -> None:
-        if not self.enabled:
-            return
+    def _require_token(self, identity: Identity | None) -> None:
         if identity is None:
             raise SongError(
                 "unauthorized.token",
@@ -34,6 +21,20 @@ class SongAccess:
                 "A token is required; send 'Authorization: Bearer <token>'",
                 "SongAccess",
             )
+
+    def check_system(self, identity: Identity | None) -> None:
+        """Song's system rule (registering analysis types): only the system scope."""
+        if not self.enabled:
+            return
+        self._require_token(identity)
+        if not self.rule.has_system(identity):
+            needed = f"The token needs the scope {self.rule.system}"
+            raise SongError("forbidden.token", 403, needed, "SongAccess")
+
+    def check_write(self, identity: Identity | None, study_id: str) -> None:
+        if not self.enabled:
+            return
+        self._require_token(identity)
         if not self.rule.allows(identity, study_id):
             raise SongError(
                 "forbidden.token",

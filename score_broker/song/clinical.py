@@ -34,14 +34,13 @@ def _entity(stored: Any, names: tuple[str, ...]) -> dict[str, Any]:
 
 @dataclass
 class Clinical:
-    """Every donor, specimen and sample of the analyses read, by id, with each one's study."""
+    """Every donor, specimen and sample of the analyses read, by id."""
 
     donors: dict[str, dict[str, Any]] = field(default_factory=dict)
     specimens: dict[str, dict[str, Any]] = field(default_factory=dict)
     samples: dict[str, dict[str, Any]] = field(default_factory=dict)
-    study_of: dict[str, str] = field(default_factory=dict)
 
-    def add(self, study_id: str, sample: dict[str, Any]) -> None:
+    def add(self, sample: dict[str, Any]) -> None:
         donor = _entity(sample.get("donor"), DONOR_FIELDS)
         specimen = _entity(sample.get("specimen"), SPECIMEN_FIELDS)
         plain = _entity(sample, SAMPLE_FIELDS)
@@ -52,7 +51,10 @@ class Clinical:
         ):
             if isinstance(entity.get(key), str):
                 table[entity[key]] = entity
-                self.study_of[entity[key]] = study_id
+
+
+def _table(found: Clinical, kind: str) -> dict[str, dict[str, Any]]:
+    return {"donor": found.donors, "specimen": found.specimens, "sample": found.samples}[kind]
 
 
 class ClinicalEntities:
@@ -64,7 +66,7 @@ class ClinicalEntities:
     def gather(self, study_id: str | None = None) -> Clinical:
         where, args = ("WHERE study_id = ?", (study_id,)) if study_id else ("", ())
         rows = self.db.query(
-            f"SELECT study_id, data FROM analysis {where} ORDER BY created_at, id",  # noqa: S608
+            f"SELECT data FROM analysis {where} ORDER BY created_at, id",  # noqa: S608
             args,
         )
         found = Clinical()
@@ -73,26 +75,25 @@ class ClinicalEntities:
             samples = data.get("samples") if isinstance(data, dict) else None
             for sample in samples if isinstance(samples, list) else []:
                 if isinstance(sample, dict):
-                    found.add(row["study_id"], sample)
+                    found.add(sample)
         return found
 
     def read(self, kind: str, study_id: str, entity_id: str) -> dict[str, Any]:
         """A donor, specimen or sample of the study; Song's errors when it does not exist or
         belongs to another study."""
-        found = self.gather()
-        table = {"donor": found.donors, "specimen": found.specimens, "sample": found.samples}
-        entity = table[kind].get(entity_id)
+        entity = _table(self.gather(study_id), kind).get(entity_id)
+        if entity is not None:
+            return entity
         context = f"{kind.capitalize()}Service"
-        if entity is None:
-            raise SongError(
-                f"{kind}.does.not.exist",
-                404,
-                f"The {kind}Id '{shown(entity_id)}' does not exist",
-                context,
-            )
-        if found.study_of[entity_id] != study_id:
+        everywhere = self.gather()  # only to tell another study's entity from none at all
+        if entity_id in _table(everywhere, kind):
             raise not_related(f"{kind}Id", entity_id, study_id, context)
-        return entity
+        raise SongError(
+            f"{kind}.does.not.exist",
+            404,
+            f"The {kind}Id '{shown(entity_id)}' does not exist",
+            context,
+        )
 
     def study_with_donors(self, study: dict[str, Any]) -> dict[str, Any]:
         """The study (as `GET /studies/{s}` gives it) with its donors, each with its specimens,

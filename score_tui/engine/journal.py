@@ -17,10 +17,11 @@ import sqlite3
 import threading
 import time
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import fields
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 from score_tui.engine.model import Direction, PartRecord, State, Transfer
 
@@ -97,11 +98,6 @@ TRANSFER_FIELDS = tuple(f.name for f in fields(Transfer) if f.metadata.get("jour
 CHANGING_FIELDS = (
     "size", "md5", "state", "error", "upload_id", "temp_path", "source_stamp", "force", "updated",
 )  # fmt: skip
-_TYPES = typing.get_type_hints(Transfer)
-
-
-def _column(name: str) -> str:
-    return f'"{name}"'
 
 
 def _stored(value: object) -> object:
@@ -113,13 +109,35 @@ def _stored(value: object) -> object:
     return value
 
 
-def _loaded(name: str, value: object) -> object:
-    kind = _TYPES[name]
+def _loader(kind: object) -> Callable[[Any], object] | None:
+    """How a column's value becomes the field's: booleans and enums converted, others as is."""
     if kind is bool:
-        return bool(value)
+        return bool
     if isinstance(kind, type) and issubclass(kind, Enum):
-        return kind(value)
-    return value
+        return kind
+    return None
+
+
+#: Each journalled field's conversion from its column, worked out once.
+_LOADERS = {
+    name: _loader(kind)
+    for name, kind in typing.get_type_hints(Transfer).items()
+    if name in TRANSFER_FIELDS
+}
+
+
+def _column(name: str) -> str:
+    return f'"{name}"'
+
+
+_INSERT = (
+    f"INSERT INTO transfers ({', '.join(map(_column, TRANSFER_FIELDS))}) "  # noqa: S608 - fields
+    f"VALUES ({', '.join('?' for _ in TRANSFER_FIELDS)})"
+)
+_UPDATE = (
+    f"UPDATE transfers SET {', '.join(f'{_column(n)} = ?' for n in CHANGING_FIELDS)} "  # noqa: S608
+    "WHERE id = ?"
+)
 
 
 class Journal:
@@ -220,22 +238,14 @@ class Journal:
 
     def add(self, transfer: Transfer) -> None:
         transfer.created = transfer.updated = time.time()
-        columns = ", ".join(_column(name) for name in TRANSFER_FIELDS)
-        marks = ", ".join("?" for _ in TRANSFER_FIELDS)
-        self._write(
-            f"INSERT INTO transfers ({columns}) VALUES ({marks})",  # noqa: S608 - field names
-            [tuple(_stored(getattr(transfer, name)) for name in TRANSFER_FIELDS)],
-        )
+        values = tuple(_stored(getattr(transfer, name)) for name in TRANSFER_FIELDS)
+        self._write(_INSERT, [values])
 
     def save(self, transfer: Transfer) -> None:
         """Write the fields that change while a transfer runs."""
         transfer.updated = time.time()
-        assignments = ", ".join(f"{_column(name)} = ?" for name in CHANGING_FIELDS)
         values = tuple(_stored(getattr(transfer, name)) for name in CHANGING_FIELDS)
-        self._write(
-            f"UPDATE transfers SET {assignments} WHERE id = ?",  # noqa: S608 - field names
-            [(*values, transfer.id)],
-        )
+        self._write(_UPDATE, [(*values, transfer.id)])
 
     def set_parts(self, transfer_id: str, parts: Iterable[PartRecord]) -> None:
         """Replace the part layout (a new upload, or a download whose spec changed)."""
@@ -327,5 +337,8 @@ class Journal:
 
 
 def _transfer(row: sqlite3.Row) -> Transfer:
-    values = {name: _loaded(name, row[name]) for name in TRANSFER_FIELDS}
+    values = {
+        name: row[name] if (load := _LOADERS[name]) is None else load(row[name])
+        for name in TRANSFER_FIELDS
+    }
     return Transfer(**values, bytes_done=row["bytes_done"])  # type: ignore[arg-type]

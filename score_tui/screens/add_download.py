@@ -62,14 +62,10 @@ class AddDownloadScreen(FormScreen[DownloadRequest | None]):
             )
 
     def submit(self) -> None:
-        manifest = self.value("manifest")
-        if manifest and not Path(manifest).expanduser().is_file():
-            self.fail(f"{manifest} is not a file.")
-            return
         try:
             request = DownloadRequest(
                 object_ids=tuple(i for i in re.split(r"[\s,]+", self.value("object-ids")) if i),
-                manifest=str(Path(manifest).expanduser()) if manifest else None,
+                manifest=self.file_field("manifest"),
                 analysis_id=self.value("analysis") or None,
                 study_id=self.value("study") or None,
                 output_dir=Path(self.value("output-dir") or ".").expanduser(),

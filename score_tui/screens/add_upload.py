@@ -66,15 +66,11 @@ class AddUploadScreen(FormScreen[UploadRequest | None]):
         if missing:
             self.fail(f"{missing[0]} is not a file.")
             return
-        manifest = self.value("manifest")
-        if manifest and not Path(manifest).expanduser().is_file():
-            self.fail(f"{manifest} is not a file.")
-            return
         try:
             request = UploadRequest(
                 files=tuple(files),
                 object_id=self.value("object-id") or None,
-                manifest=str(Path(manifest).expanduser()) if manifest else None,
+                manifest=self.file_field("manifest"),
                 study=self.value("study") or None,
                 access=self.query_one("#access", Select).value,  # type: ignore[arg-type]
                 publish=self.query_one("#publish", Checkbox).value,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 from textual.app import ComposeResult
@@ -9,6 +10,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
+
+from score_tui.planning.requests import RequestError
 
 if TYPE_CHECKING:
     from score_tui.app import TransferApp
@@ -35,6 +38,17 @@ class FormScreen(ModalScreen[Result], Generic[Result]):
 
     def value(self, field: str) -> str:
         return self.query_one(f"#{field}", Input).value.strip()
+
+    def file_field(self, field: str) -> str | None:
+        """The field's path with `~` expanded, None when empty; RequestError when it names no
+        file (the forms show a request's refusals)."""
+        text = self.value(field)
+        if not text:
+            return None
+        path = Path(text).expanduser()
+        if not path.is_file():
+            raise RequestError(f"{text} is not a file")
+        return str(path)
 
     def fill(self, field: str, chosen: str | None) -> None:
         if chosen:

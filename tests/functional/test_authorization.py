@@ -90,13 +90,7 @@ def world(
     auth: dict[str, Any] = {"enabled": True, "jwt_public_key_file": str(public)}
     issuer = Issuer().start() if request.param == "keycloak" else None
     if issuer is not None:
-        auth = {
-            "enabled": True,
-            "provider": "keycloak",
-            "keycloak_url": issuer.url,
-            "keycloak_realm": issuer.realm,
-            "keycloak_client_id": issuer.client_id,
-        }
+        auth = issuer.broker_auth()
     config = {
         "server": {"data_directory": str(work / "data")},
         "storage": {"backend": "local", "local": {"directory": str(work / "store")}},

@@ -26,13 +26,7 @@ def issuer() -> Iterator[Issuer]:
 
 
 def keycloak_broker(broker_factory: BrokerFactory, issuer: Issuer, tmp_path: Path) -> BrokerProcess:
-    auth = {
-        "enabled": True,
-        "provider": "keycloak",
-        "keycloak_url": issuer.url,
-        "keycloak_realm": issuer.realm,
-        "keycloak_client_id": issuer.client_id,
-    }
+    auth = issuer.broker_auth()
     storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
     return broker_factory(storage, song={"url": "embedded"}, auth=auth)
 

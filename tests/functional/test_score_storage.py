@@ -69,19 +69,24 @@ def cleanup(broker: BrokerProcess, *args: str) -> subprocess.CompletedProcess[st
     return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
 
 
+def s3_client(s3: dict[str, Any]) -> Any:
+    """boto3 on the test store of an `[storage.s3]` table, to look at what the broker left."""
+    return boto3.client(
+        "s3",
+        endpoint_url=s3["endpoint_url"],
+        aws_access_key_id=s3["access_key"],
+        aws_secret_access_key=s3["secret_key"],
+        region_name="us-east-1",
+    )
+
+
 def open_multipart_uploads(storage: dict[str, Any]) -> int | None:
     """Multipart uploads the store itself still holds (None where it keeps no such list)."""
     if storage["backend"] == "local":
         return len(list((Path(storage["local"]["directory"]) / "multipart").iterdir()))
     if storage["backend"] == "s3":
         s3 = storage["s3"]
-        client = boto3.client(
-            "s3",
-            endpoint_url=s3["endpoint_url"],
-            aws_access_key_id=s3["access_key"],
-            aws_secret_access_key=s3["secret_key"],
-            region_name="us-east-1",
-        )
+        client = s3_client(s3)
         return len(client.list_multipart_uploads(Bucket=s3["data_bucket"]).get("Uploads", []))
     return None
 
@@ -222,13 +227,7 @@ def test_encrypted_bucket_upload_resume_download(
     assert status == 0, summary["stderr"]
     assert (out / "enc.vcf").read_bytes() == content
     s3 = storage["s3"]
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3["endpoint_url"],
-        aws_access_key_id=s3["access_key"],
-        aws_secret_access_key=s3["secret_key"],
-        region_name="us-east-1",
-    )
+    client = s3_client(s3)
     object_id = listing[0]["files"][0]["objectId"]
     head = client.head_object(Bucket=s3["data_bucket"], Key=f"data/{object_id}")
     assert head["ServerSideEncryption"] == sse
@@ -267,13 +266,7 @@ def test_a_pool_of_three_buckets(
     ).json()
     ids = {f["fileName"]: f["objectId"] for f in listing[0]["files"]}
     s3 = storage["s3"]
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3["endpoint_url"],
-        aws_access_key_id=s3["access_key"],
-        aws_secret_access_key=s3["secret_key"],
-        region_name="us-east-1",
-    )
+    client = s3_client(s3)
     for object_id in ids.values():
         index = int(object_id[:2], 16) % 3
         client.head_object(Bucket=f"{bucket}.{index}", Key=f"data/{object_id}")

@@ -50,6 +50,16 @@ class Issuer:
         assert self.server is not None
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
+    def broker_auth(self) -> dict[str, Any]:
+        """A broker's `[auth]` table for this issuer as its Keycloak."""
+        return {
+            "enabled": True,
+            "provider": "keycloak",
+            "keycloak_url": self.url,
+            "keycloak_realm": self.realm,
+            "keycloak_client_id": self.client_id,
+        }
+
     def token(self, subject: str, **claims: Any) -> str:
         body = {"sub": subject, "exp": int(time.time()) + 600, "scope": "openid profile"}
         return jwt.encode({**body, **claims}, self.key, algorithm="RS256", headers={"kid": "k1"})
