@@ -187,7 +187,8 @@ def test_a_broker_left_by_an_earlier_demo_is_taken_over_and_stopped(
 
         window.close()
         left.wait(timeout=WAIT)  # the demo stopped it: it ends, and this test reaps it
-        assert not (demo_dir / "broker.pid").exists()
+        # The demo removes the pid file once it has seen the broker end, a moment after.
+        wait_until(lambda: not (demo_dir / "broker.pid").exists(), "the demo to forget it")
     finally:
         if left.poll() is None:
             left.kill()
