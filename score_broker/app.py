@@ -20,6 +20,9 @@ from score_broker.auth.jwt_tokens import JwtVerifier
 from score_broker.auth.keycloak import KeycloakPermissions, realm_url
 from score_broker.auth.keys import KeyStore
 from score_broker.config import ConfigError, Settings
+from score_broker.database.connection import Database
+from score_broker.database.migrations import KEYS, SONG
+from score_broker.database.opening import open_databases
 from score_broker.errors import BrokerError, StorageUnavailable
 from score_broker.metadata import Metadata
 from score_broker.metadata.embedded import EmbeddedSong
@@ -34,7 +37,7 @@ from score_broker.services.upload_state import UploadState
 from score_broker.services.uploads import UploadService
 from score_broker.services.url_lifetimes import UrlLifetime
 from score_broker.song.access import SongAccess
-from score_broker.song.database import SongDatabase
+from score_broker.song.database import seed_analysis_types
 from score_broker.song.service import SongService
 from score_broker.song.storage_check import HttpCheck, InProcessCheck, StorageCheck
 from score_broker.storage.azure import AzureStore
@@ -44,8 +47,6 @@ from score_broker.storage.s3 import S3Store
 
 log = logging.getLogger(__name__)
 
-KEYS_FILE = "api-keys.sqlite"
-SONG_FILE = "song.sqlite"
 ADMIN_KEY_FILE = "admin-key"
 
 
@@ -95,7 +96,7 @@ def build_store(settings: Settings) -> ObjectStore:
     return LocalStore(settings.local_directory, settings.public_url)
 
 
-def build_authenticator(settings: Settings) -> Authenticator:
+def build_authenticator(settings: Settings, keys_database: Database) -> Authenticator:
     auth = settings.auth
     introspector = None
     if auth.introspection_url:
@@ -127,8 +128,7 @@ def build_authenticator(settings: Settings) -> Authenticator:
         auth.jwt_audience,
         auth.jwt_public_key_url,
     )
-    keys = KeyStore(settings.data_directory / KEYS_FILE)
-    return Authenticator(keys, jwt, introspector, permissions)
+    return Authenticator(KeyStore(keys_database), jwt, introspector, permissions)
 
 
 def build_cleanup(settings: Settings) -> Cleanup:
@@ -152,14 +152,18 @@ def build_services(settings: Settings, store: ObjectStore | None = None) -> Serv
     )
     uploads = UploadService(state, planner, upload_urls)
     downloads = DownloadService(state, planner, download_urls, storage.sentinel)
+    embedded = settings.song.url == "embedded"
+    databases = open_databases(
+        settings.database, settings.data_directory, (KEYS, SONG) if embedded else (KEYS,)
+    )
     song: SongService | None = None
     metadata: Metadata | None = None
-    if settings.song.url == "embedded":
+    if embedded:
         check: StorageCheck = InProcessCheck(uploads, downloads)
         if settings.song.score_url:
             check = HttpCheck(settings.song.score_url, settings.song.score_token)
-        database = SongDatabase(settings.data_directory / SONG_FILE)
-        song = SongService(database, check, settings.limits)
+        seed_analysis_types(databases[SONG])
+        song = SongService(databases[SONG], check, settings.limits)
         metadata = EmbeddedSong(song)
     elif settings.song.url != "none":
         metadata = RemoteSong(settings.song.url, settings.song.timeout, settings.song.retries)
@@ -182,7 +186,7 @@ def build_services(settings: Settings, store: ObjectStore | None = None) -> Serv
         store=store,
         uploads=uploads,
         downloads=downloads,
-        authenticator=build_authenticator(settings),
+        authenticator=build_authenticator(settings, databases[KEYS]),
         access=access,
         song=song,
         song_access=SongAccess(auth.enabled, song_rule),
@@ -196,7 +200,10 @@ def ensure_admin_key(settings: Settings, keys: KeyStore) -> Path | None:
         return None
     auth = settings.auth
     scopes = [auth.upload_system_scope, auth.download_system_scope, auth.song_system_scope]
-    token, _ = keys.create(scopes, note="admin key created at first start")
+    created = keys.create(scopes, note="admin key created at first start", only_if_none=True)
+    if created is None:  # another replica made the first key meanwhile
+        return None
+    token, _ = created
     path = settings.data_directory / ADMIN_KEY_FILE
     tmp = path.with_name(f".{ADMIN_KEY_FILE}.{os.getpid()}")
     tmp.unlink(missing_ok=True)

@@ -68,6 +68,25 @@ def _parser() -> argparse.ArgumentParser:
         "upload's URLs stop working)",
     )
     cleanup.add_argument("--dry-run", action="store_true", help="only print what would go")
+
+    db = commands.add_parser("db", help="the schema of the broker's database, and moving it")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser(
+        "upgrade", parents=[config], help="apply the schema migrations the database lacks"
+    )
+    db_commands.add_parser("status", parents=[config], help="print the schema versions")
+    copy = db_commands.add_parser(
+        "copy",
+        parents=[config],
+        help="copy a single-machine broker's SQLite files into the PostgreSQL of [database] url",
+    )
+    copy.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="sqlite:PATH",
+        help="the old broker's data directory (or one of its .sqlite files), stopped",
+    )
     return parser
 
 
@@ -154,11 +173,12 @@ def _when(stamp: float | None) -> str:
 
 
 def keys(args: argparse.Namespace) -> int:
-    from score_broker.app import KEYS_FILE
     from score_broker.auth.keys import KeyStore
+    from score_broker.database.migrations import KEYS
+    from score_broker.database.opening import open_databases
 
     settings = load_settings(args.config)
-    store = KeyStore(settings.data_directory / KEYS_FILE)
+    store = KeyStore(open_databases(settings.database, settings.data_directory, (KEYS,))[KEYS])
     if args.keys_command == "create":
         try:
             token, record = store.create(args.scope, args.expires, args.note)
@@ -215,7 +235,54 @@ def cleanup(args: argparse.Namespace) -> int:
     return 0 if len(done) == len(stale) else 1
 
 
-COMMANDS = {"serve": serve, "keys": keys, "cleanup": cleanup}
+def db(args: argparse.Namespace) -> int:
+    """`db upgrade`, `db status` and `db copy --from sqlite:PATH`."""
+    from score_broker.database import migrations
+    from score_broker.database.copying import Copied, copy, sources
+    from score_broker.database.opening import open_for_upgrade
+
+    settings = load_settings(args.config)
+    if args.db_command == "copy":
+        source = args.source.removeprefix("sqlite:")
+        if not args.source.startswith("sqlite:") or not source:
+            print("score-broker: --from takes sqlite:PATH, e.g. sqlite:/var/lib/score-broker",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        files = sources(Path(source).expanduser())
+        ((target, components),) = open_for_upgrade(settings.database, settings.data_directory)[:1]
+        try:
+            migrations.upgrade(target, components)
+
+            def report(copied: Copied) -> None:
+                print(f"copied {copied.rows} rows of {copied.table}")
+
+            done = copy(files, target, report)
+        finally:
+            target.close()
+        print(f"copied {sum(c.rows for c in done)} rows from {source} into "
+              f"{target.describe()}", file=sys.stderr)  # fmt: skip
+        return 0
+    for database, components in open_for_upgrade(settings.database, settings.data_directory):
+        try:
+            if args.db_command == "upgrade":
+                applied = migrations.upgrade(database, components)
+                for migration in applied:
+                    print(f"{database.describe()}: {migration.component} schema "
+                          f"{migration.version}: {migration.description}")  # fmt: skip
+                if not applied:
+                    print(f"{database.describe()}: up to date")
+            else:
+                have = migrations.versions(database)
+                for component in components:
+                    version, latest = have.get(component, 0), migrations.latest(component)
+                    state = "up to date" if version == latest else f"needs {latest}"
+                    print(f"{database.describe()}: {component} schema {version} ({state})")
+        finally:
+            database.close()
+    return 0
+
+
+COMMANDS = {"serve": serve, "keys": keys, "cleanup": cleanup, "db": db}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -226,8 +226,17 @@ class CleanupSettings(Section):
     older_than: int = Field(0, ge=0)
 
 
+class DatabaseSettings(Section):
+    #: Empty: SQLite files in the data directory (one broker). `postgresql://user:pass@host:5432/db`:
+    #: API keys and the embedded Song in PostgreSQL, which any number of replicas share.
+    url: str = ""
+    #: Connections each broker process keeps open to PostgreSQL at most.
+    max_connections: int = Field(10, ge=1, le=1000)
+
+
 class Settings(Section):
     server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
     limits: LimitSettings = LimitSettings()
     storage: StorageSettings = StorageSettings()
     song: SongSettings = SongSettings()
@@ -313,6 +322,12 @@ def load_settings(
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"Configuration key {where}: {first['msg']}.") from error
+    database = settings.database.url
+    if database and not database.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            "[database] url must be empty (SQLite files in the data directory) or a "
+            f"postgresql:// URL, not {database.split('://')[0]!r}."
+        )
     url = settings.song.url
     if url not in ("embedded", "none") and not url.startswith(("http://", "https://")):
         raise ConfigError(

@@ -41,6 +41,10 @@ class ChecksumMismatch(InvalidRequest):
     """Bytes do not match the MD5 they were declared with."""
 
 
+class DatabaseUnavailable(StorageUnavailable):
+    """The broker's own database (keys, embedded Song) cannot be reached (503)."""
+
+
 class MetadataUnavailable(StorageUnavailable):
     """Song could not be reached or failed; the caller should retry (503)."""
 

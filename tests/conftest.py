@@ -1,7 +1,8 @@
 """Real services for the tests: moto and Ceph RGW as S3 servers, brokers as subprocesses.
 
 Slow services are started once per run: moto in-process on its own port, Ceph RGW through
-`scripts/ceph-rgw` (which installs Ceph when it is missing). Set CEPH_RGW_ENDPOINT to use an
+`scripts/ceph-rgw` (which installs Ceph when it is missing), PostgreSQL through initdb and pg_ctl
+in a temporary directory (one database per test). Set CEPH_RGW_ENDPOINT to use an
 RGW that is already running (its user must have access key and secret `test`).
 """
 
@@ -19,8 +20,13 @@ import pytest
 from moto.s3.models import FakeKey
 from moto.server import ThreadedMotoServer
 
+from score_broker.database.connection import PostgresDatabase
+from score_broker.database.migrations import KEYS, SONG, upgrade
 from tests.support.azurite import ACCOUNT, KEY, running_azurite
 from tests.support.broker import BrokerProcess
+from tests.support.postgres import PostgresServer
+from tests.support.postgres import remove as remove_postgres
+from tests.support.postgres import start_server as start_postgres
 from tests.support.score_client import ScoreClient
 from tests.support.store_proxy import StoreProxy
 from tests.support.tui import Tui
@@ -111,6 +117,41 @@ def s3_storage(endpoint: str, bucket: str) -> dict[str, Any]:
 BrokerFactory = Callable[..., BrokerProcess]
 
 
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole run."""
+    server = start_postgres()
+    yield server
+    remove_postgres(server)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """A new, empty database on it (no schema)."""
+    return postgres_server.new_database()
+
+
+@pytest.fixture
+def upgraded_postgres(postgres_url: str) -> str:
+    """A new database with the broker's schema, as `score-broker db upgrade` leaves it."""
+    database = PostgresDatabase(postgres_url, 1)
+    try:
+        upgrade(database, (KEYS, SONG))
+    finally:
+        database.close()
+    return postgres_url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def song_database(request: pytest.FixtureRequest) -> str:
+    """`[database] url` for a broker whose keys and embedded Song are under test on both
+    backends: empty (SQLite files) or a new PostgreSQL database with the schema."""
+    if request.param == "sqlite":
+        return ""
+    url: str = request.getfixturevalue("upgraded_postgres")
+    return url
+
+
 @pytest.fixture
 def broker_factory(tmp_path: Path) -> Iterator[BrokerFactory]:
     """Starts brokers with a given [storage] table; stops them all at the end of the test."""
@@ -121,11 +162,14 @@ def broker_factory(tmp_path: Path) -> Iterator[BrokerFactory]:
         healthy: bool = True,
         song: dict[str, Any] | None = None,
         auth: dict[str, Any] | None = None,
+        database: str = "",
         **server: Any,
     ) -> BrokerProcess:
-        """A broker on `storage`; by default without Song and without authorization."""
+        """A broker on `storage`; by default without Song and without authorization, its keys
+        and Song in SQLite files (or in the PostgreSQL database at `database`)."""
         config = {
             "server": {"log_level": "info", "data_directory": str(tmp_path / "data"), **server},
+            "database": {"url": database},
             "storage": storage,
             "song": song or {"url": "none"},
             "auth": auth or {"enabled": False},

@@ -26,11 +26,11 @@ class Authenticator:
         self.permissions = permissions
 
     def checks_locally(self, authorization: str) -> bool:
-        """Whether identifying this token needs no network: one of our API keys, or a JWT
-        checked against a configured public key (not a JWKS, which may need fetching)."""
+        """Whether identifying this token needs no network: one of our API keys in a local file,
+        or a JWT checked against a configured public key (not a JWKS, which may need fetching)."""
         token = authorization[7:].strip()
         if looks_like_api_key(token):
-            return self.introspector is None or self.keys.knows(token)
+            return self.keys.local and (self.introspector is None or self.keys.knows(token))
         return self.jwt.verifies_offline and self.permissions is None
 
     def identify(self, authorization: str | None) -> Identity | None:

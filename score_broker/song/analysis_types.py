@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from typing import Any
 
 from jsonschema import Draft7Validator, SchemaError
 
-from score_broker.song.database import SongDatabase, now_text
+from score_broker.database.connection import Database, StoredRow
+from score_broker.song.database import now_text
 from score_broker.song.errors import SongError, malformed, shown
 from score_broker.song.schemas import render
 
@@ -51,16 +51,16 @@ _META = Draft7Validator(REGISTRATION_SCHEMA)
 class AnalysisTypes:
     """Reads the `analysis_schema` table as Song's `/schemas` endpoints show it."""
 
-    def __init__(self, database: SongDatabase) -> None:
+    def __init__(self, database: Database) -> None:
         self.db = database
 
-    def rows(self, name: str) -> list[sqlite3.Row]:
+    def rows(self, name: str) -> list[StoredRow]:
         return self.db.query(
             "SELECT * FROM analysis_schema WHERE name = ? ORDER BY version", (name,)
         )
 
     def _analysis_type_json(
-        self, row: sqlite3.Row, hide_schema: bool = False, unrendered: bool = False
+        self, row: StoredRow, hide_schema: bool = False, unrendered: bool = False
     ) -> dict[str, Any]:
         wire: dict[str, Any] = {
             "name": row["name"],
@@ -116,7 +116,7 @@ class AnalysisTypes:
             "resultSet": [self._analysis_type_json(r, hide_schema, unrendered_only) for r in page],
         }
 
-    def resolve(self, analysis_type: Any) -> sqlite3.Row:
+    def resolve(self, analysis_type: Any) -> StoredRow:
         if not isinstance(analysis_type, dict) or not isinstance(analysis_type.get("name"), str):
             raise SongError(
                 "schema.violation", 400, "analysisType: a name is required", "ValidationService"

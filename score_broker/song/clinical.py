@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from score_broker.song.database import SongDatabase, stored_json
+from score_broker.database.connection import Database
+from score_broker.song.database import stored_json
 from score_broker.song.errors import SongError, not_related, shown
 
 DONOR_FIELDS = ("donorId", "submitterDonorId", "studyId", "gender")
@@ -60,7 +61,7 @@ def _table(found: Clinical, kind: str) -> dict[str, dict[str, Any]]:
 class ClinicalEntities:
     """Reads of donors, specimens and samples, and a study with all of them."""
 
-    def __init__(self, db: SongDatabase) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def gather(self, study_id: str | None = None) -> Clinical:

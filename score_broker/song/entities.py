@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
+from score_broker.database.connection import Database, StoredRow
 from score_broker.metadata.entity import Entity
-from score_broker.song.database import SongDatabase
 from score_broker.song.errors import SongError
 
 ENTITY_FILTERS = {
@@ -19,7 +18,7 @@ ENTITY_FILTERS = {
 MAX_PAGE_SIZE = 2000
 
 
-def _entity_json(row: sqlite3.Row) -> dict[str, Any]:
+def _entity_json(row: StoredRow) -> dict[str, Any]:
     return {
         "id": row["id"],
         "gnosId": row["analysis_id"],
@@ -32,7 +31,7 @@ def _entity_json(row: sqlite3.Row) -> dict[str, Any]:
 class LegacyEntities:
     """Entities by object id, and Spring Data pages of them filtered exactly."""
 
-    def __init__(self, database: SongDatabase) -> None:
+    def __init__(self, database: Database) -> None:
         self.db = database
 
     def entity(self, object_id: str) -> Entity | None:

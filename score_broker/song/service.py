@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import sqlite3
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -13,10 +12,11 @@ from jsonschema import Draft7Validator, ValidationError
 
 from score_broker.auth.identity import folded
 from score_broker.config import LimitSettings
+from score_broker.database.connection import Database, StoredRow, Transaction
 from score_broker.song import analysis_update, export, file_update, id_search
 from score_broker.song.analysis_types import AnalysisTypes
 from score_broker.song.clinical import ClinicalEntities
-from score_broker.song.database import SongDatabase, now_text, stored_json
+from score_broker.song.database import now_text, stored_json
 from score_broker.song.entities import LegacyEntities
 from score_broker.song.errors import (
     SongError,
@@ -56,7 +56,7 @@ def _entity_id(study_id: str, submitter_id: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_OID, f"{study_id}:{submitter_id}"))
 
 
-def _file_json(row: sqlite3.Row) -> dict[str, Any]:
+def _file_json(row: StoredRow) -> dict[str, Any]:
     wire: dict[str, Any] = {
         "objectId": row["id"],
         "studyId": row["study_id"],
@@ -111,7 +111,7 @@ class SongService:
     """What the embedded Song does; every failure is a SongError with Song's errorId."""
 
     def __init__(
-        self, database: SongDatabase, storage: StorageCheck, limits: LimitSettings | None = None
+        self, database: Database, storage: StorageCheck, limits: LimitSettings | None = None
     ) -> None:
         self.db = database
         self.storage = storage
@@ -125,7 +125,7 @@ class SongService:
     def list_studies(self) -> list[str]:
         return [row["id"] for row in self.db.query("SELECT id FROM study ORDER BY id")]
 
-    def _study_row(self, study_id: str) -> sqlite3.Row:
+    def _study_row(self, study_id: str) -> StoredRow:
         rows = self.db.query("SELECT * FROM study WHERE id = ?", (study_id,))
         if not rows:
             raise study_not_found(study_id)
@@ -185,7 +185,7 @@ class SongService:
         return {"message": f"Successfully created study '{study_id}'"}
 
     @staticmethod
-    def _refuse_existing(db: sqlite3.Connection, study_id: str) -> None:
+    def _refuse_existing(db: Transaction, study_id: str) -> None:
         """Score compares study scopes ignoring case, so ids differing only in case would share
         them: such a study is refused as existing."""
         existing = _same_ignoring_case(
@@ -249,7 +249,7 @@ class SongService:
         return payload
 
     @staticmethod
-    def _check_schema(payload: dict[str, Any], schema_row: sqlite3.Row) -> None:
+    def _check_schema(payload: dict[str, Any], schema_row: StoredRow) -> None:
         """The analysis type's schema (the first problems reported), distinct file names and
         the type's file types."""
         validator = Draft7Validator(render(json.loads(schema_row["schema"])))
@@ -273,7 +273,7 @@ class SongService:
 
     @staticmethod
     def _insert_file(
-        db: sqlite3.Connection, study_id: str, analysis_id: str, position: int, file: Any
+        db: Transaction, study_id: str, analysis_id: str, position: int, file: Any
     ) -> None:
         info = {k: v for k, v in file.items() if k not in FILE_COLUMNS}
         info.update(file.get("info") or {})
@@ -296,7 +296,7 @@ class SongService:
         )
 
     @staticmethod
-    def _refuse_duplicates(db: sqlite3.Connection, study_id: str, md5s: list[str]) -> None:
+    def _refuse_duplicates(db: Transaction, study_id: str, md5s: list[str]) -> None:
         """Song's duplicate guard (`info.already.exists`): a file of any study with the same MD5
         refuses the submission. Only a file of the submitter's own study is named; another
         study's is not revealed."""
@@ -322,7 +322,7 @@ class SongService:
 
     # -- analyses ------------------------------------------------------------------------------
 
-    def _analysis_row(self, study_id: str, analysis_id: str) -> sqlite3.Row:
+    def _analysis_row(self, study_id: str, analysis_id: str) -> StoredRow:
         self._study_row(study_id)
         rows = self.db.query("SELECT * FROM analysis WHERE id = ?", (analysis_id,))
         if not rows:
@@ -331,12 +331,12 @@ class SongService:
             raise not_related("analysisId", analysis_id, study_id, "AnalysisService")
         return rows[0]
 
-    def _files(self, analysis_id: str) -> list[sqlite3.Row]:
+    def _files(self, analysis_id: str) -> list[StoredRow]:
         return self.db.query(
             "SELECT * FROM file WHERE analysis_id = ? ORDER BY position", (analysis_id,)
         )
 
-    def _analysis_json(self, row: sqlite3.Row) -> dict[str, Any]:
+    def _analysis_json(self, row: StoredRow) -> dict[str, Any]:
         history = self.db.query(
             "SELECT * FROM analysis_state_change WHERE analysis_id = ? ORDER BY id", (row["id"],)
         )
@@ -467,9 +467,7 @@ class SongService:
         analysis_update.check_update(merged, json.loads(type_rows[0]["schema"]))
         self._store_update(analysis_id, merged, type_rows[0])
 
-    def _store_update(
-        self, analysis_id: str, request: dict[str, Any], type_row: sqlite3.Row
-    ) -> None:
+    def _store_update(self, analysis_id: str, request: dict[str, Any], type_row: StoredRow) -> None:
         with self.db.transaction() as db:
             row = db.execute("SELECT data FROM analysis WHERE id = ?", (analysis_id,)).fetchone()
             old = stored_json(row["data"])
@@ -583,7 +581,7 @@ class SongService:
         self._change_state(analysis_id, "PUBLISHED")
         return {"message": f"AnalysisId {analysis_id} successfully published"}
 
-    def _stored_md5_matches(self, file: sqlite3.Row) -> bool:
+    def _stored_md5_matches(self, file: StoredRow) -> bool:
         """Whether the store holds the file with its size and MD5: False when the stored MD5 is
         undefined; SongError when the object is gone or differs."""
         if not self.storage.exists(file["id"]):

@@ -17,9 +17,14 @@ from tests.support.song import SongClient, assert_song_error, object_id, payload
 
 
 @pytest.fixture
-def secure_broker(broker_factory: BrokerFactory, tmp_path: Path) -> BrokerProcess:
+def secure_broker(
+    broker_factory: BrokerFactory, tmp_path: Path, song_database: str
+) -> BrokerProcess:
+    """A broker with the embedded Song on each database backend, authorization on."""
     storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
-    return broker_factory(storage, song={"url": "embedded"}, auth={"enabled": True})
+    return broker_factory(
+        storage, song={"url": "embedded"}, auth={"enabled": True}, database=song_database
+    )
 
 
 @pytest.fixture
