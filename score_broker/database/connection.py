@@ -187,6 +187,14 @@ class PostgresDatabase:
         self.url = url
         #: What means the server is out of reach (not a refused statement).
         self._unreachable = (psycopg.OperationalError, PoolTimeout)
+        # One connection first: its error says why (the pool would only retry, then time out).
+        try:
+            psycopg.connect(url, connect_timeout=max(1, int(timeout))).close()
+        except psycopg.Error as error:
+            raise DatabaseUnavailable(
+                f"Cannot connect to the database {redacted(url)} ([database] url): "
+                f"{_first_line(error).removeprefix('connection failed: ')}"
+            ) from None
         self._pool = ConnectionPool(
             url,
             min_size=1,
@@ -195,17 +203,9 @@ class PostgresDatabase:
             # Autocommit outside `transaction()`; no server-side prepared statements, so a
             # transaction-mode pooler (PgBouncer) in front of the server works.
             kwargs={"autocommit": True, "row_factory": _row_factory, "prepare_threshold": None},
-            open=False,
             name="score-broker",
+            open=True,
         )
-        try:
-            self._pool.open(wait=True, timeout=timeout)
-        except Exception as error:
-            self._pool.close()
-            raise DatabaseUnavailable(
-                f"Cannot connect to the database {redacted(url)} ([database] url): "
-                f"{_first_line(error)}"
-            ) from None
 
     @contextmanager
     def transaction(self) -> Iterator[_PostgresTransaction]:

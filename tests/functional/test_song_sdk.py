@@ -58,16 +58,14 @@ class SongServer:
         return f"{self.broker_url}/song"
 
 
-@pytest.fixture(params=["sqlite"])
-def song_server(broker_factory: BrokerFactory, tmp_path: Path) -> SongServer:
-    """A fresh broker with the embedded Song and authorization on, for each database backend.
-
-    The params are the backends Song's data lives in; "sqlite" keeps it in the broker's data
-    directory. The tests see only the URL and the admin token, so a backend (say PostgreSQL,
-    with its server and the broker's `[database] url`) is one more param here.
-    """
+@pytest.fixture
+def song_server(broker_factory: BrokerFactory, tmp_path: Path, song_database: str) -> SongServer:
+    """A fresh broker with the embedded Song and authorization on, for each database backend
+    (SQLite files, PostgreSQL). The tests see only the URL and the admin token."""
     storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
-    broker = broker_factory(storage, song={"url": "embedded"}, auth={"enabled": True})
+    broker = broker_factory(
+        storage, song={"url": "embedded"}, auth={"enabled": True}, database=song_database
+    )
     return SongServer(broker.url, (tmp_path / "data" / "admin-key").read_text().strip())
 
 
