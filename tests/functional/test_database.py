@@ -17,7 +17,7 @@ from tests.conftest import BrokerFactory
 from tests.support.broker import to_toml
 from tests.support.postgres import PASSWORD
 from tests.support.score_client import ScoreClient
-from tests.support.song import SongClient, assert_song_error, object_id, payload
+from tests.support.song import SongClient, object_id, payload
 
 STUDY = "MOVE"
 
@@ -57,10 +57,12 @@ def test_serve_refuses_a_database_without_the_schema_until_db_upgrade(
 
     upgraded = broker_command("db", "upgrade", "--config", str(config))
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "keys schema 1" in upgraded.stdout and "song schema 2" in upgraded.stdout
+    assert "keys schema 1" in upgraded.stdout
+    assert "song schema 2" in upgraded.stdout
     assert PASSWORD not in upgraded.stdout + upgraded.stderr
     again = broker_command("db", "upgrade", "--config", str(config))
-    assert again.returncode == 0 and "up to date" in again.stdout
+    assert again.returncode == 0
+    assert "up to date" in again.stdout
     status = broker_command("db", "status", "--config", str(config))
     assert "keys schema 1 (up to date)" in status.stdout
     assert "song schema 2 (up to date)" in status.stdout
@@ -187,7 +189,8 @@ def test_db_copy_refuses_what_is_not_a_brokers_data(postgres_url: str, tmp_path:
     assert refused.returncode == 2
     assert "holds neither api-keys.sqlite nor song.sqlite" in refused.stderr
     wrong = broker_command("db", "copy", "--config", str(target), "--from", str(tmp_path))
-    assert wrong.returncode == 2 and "sqlite:PATH" in wrong.stderr
+    assert wrong.returncode == 2
+    assert "sqlite:PATH" in wrong.stderr
     sqlite_target = write_config(tmp_path / "s.toml", "", tmp_path / "s-data")
     (tmp_path / "s-data").mkdir()
     into_sqlite = broker_command("db", "copy", "--config", str(sqlite_target), "--from",

@@ -176,8 +176,8 @@ def test_of_two_concurrent_submits_of_one_md5_exactly_one_is_accepted(
         bodies = [payload(STUDY, {f"twin-{round_}-{i}.vcf": (content, "open")}) for i in (0, 1)]
         answers = _all_at_once(
             [
-                lambda: first.submit(STUDY, bodies[0]),
-                lambda: second.submit(STUDY, bodies[1]),
+                lambda b=bodies[0]: first.submit(STUDY, b),
+                lambda b=bodies[1]: second.submit(STUDY, b),
             ]
         )
         codes = sorted(answer.status_code for answer in answers)
