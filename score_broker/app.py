@@ -38,8 +38,10 @@ from score_broker.services.uploads import UploadService
 from score_broker.services.url_lifetimes import UrlLifetime
 from score_broker.song.access import SongAccess
 from score_broker.song.database import seed_analysis_types
+from score_broker.song.events import Outbox
 from score_broker.song.service import SongService
 from score_broker.song.storage_check import HttpCheck, InProcessCheck, StorageCheck
+from score_broker.song.webhooks import Deliveries
 from score_broker.storage.azure import AzureStore
 from score_broker.storage.base import ObjectStore
 from score_broker.storage.local import LocalStore
@@ -163,7 +165,8 @@ def build_services(settings: Settings, store: ObjectStore | None = None) -> Serv
         if settings.song.score_url:
             check = HttpCheck(settings.song.score_url, settings.song.score_token)
         seed_analysis_types(databases[SONG])
-        song = SongService(databases[SONG], check, settings.limits)
+        outbox = Outbox(tuple(settings.song.webhooks), settings.song.server_id)
+        song = SongService(databases[SONG], check, settings.limits, outbox)
         metadata = EmbeddedSong(song)
     elif settings.song.url != "none":
         metadata = RemoteSong(settings.song.url, settings.song.timeout, settings.song.retries)
@@ -248,6 +251,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         async with anyio.create_task_group() as tasks:
             if settings.cleanup.enabled:
                 tasks.start_soon(_clean_periodically, settings, services)
+            if services.song is not None and services.song.outbox.enabled:
+                hooks = settings.song
+                deliveries = Deliveries(
+                    services.song.db, hooks.webhooks, hooks.webhook_secret, hooks.webhook_timeout
+                )
+                tasks.start_soon(deliveries.run_forever)
             yield
             tasks.cancel_scope.cancel()
 

@@ -165,6 +165,14 @@ class SongSettings(Section):
     #: otherwise the base URL of a Score server, called with `score_token`.
     score_url: str = ""
     score_token: str = ""
+    #: URLs that get Song's analysis message (JSON, POST) on every submit, publish, unpublish,
+    #: suppress and update of the embedded Song; delivered from an outbox in the database.
+    webhooks: list[str] = []
+    #: When set, each message carries X-Song-Signature-256: sha256=<HMAC of the body>.
+    webhook_secret: str = ""
+    webhook_timeout: float = Field(10.0, gt=0)
+    #: The songServerId of the messages (Song's `song.id`).
+    server_id: str = "song.overture"
 
 
 class AuthSettings(Section):
@@ -328,6 +336,9 @@ def load_settings(
             "[database] url must be empty (SQLite files in the data directory) or a "
             f"postgresql:// URL, not {database.split('://')[0]!r}."
         )
+    for hook in settings.song.webhooks:
+        if not hook.startswith(("http://", "https://")):
+            raise ConfigError(f"[song] webhooks must be http(s) URLs, not {hook!r}.")
     url = settings.song.url
     if url not in ("embedded", "none") and not url.startswith(("http://", "https://")):
         raise ConfigError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from jsonschema import Draft7Validator, ValidationError
@@ -26,6 +26,7 @@ from score_broker.song.errors import (
     shown,
     study_not_found,
 )
+from score_broker.song.events import ACTION_OF_STATE, Outbox
 from score_broker.song.payload import read_json, read_submission
 from score_broker.song.schemas import render
 from score_broker.song.storage_check import StorageCheck
@@ -107,15 +108,24 @@ def _with_ids(study_id: str, sample: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+#: Reads rows: the database's committed state, or inside a transaction.
+Reader = Callable[[str, Sequence[Any]], list[StoredRow]]
+
+
 class SongService:
     """What the embedded Song does; every failure is a SongError with Song's errorId."""
 
     def __init__(
-        self, database: Database, storage: StorageCheck, limits: LimitSettings | None = None
+        self,
+        database: Database,
+        storage: StorageCheck,
+        limits: LimitSettings | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.db = database
         self.storage = storage
         self.limits = limits or LimitSettings()
+        self.outbox = outbox or Outbox()
         self.entities = LegacyEntities(database)
         self.clinical = ClinicalEntities(database)
         self.types = AnalysisTypes(database)
@@ -231,6 +241,7 @@ class SongService:
             )
             for position, file in enumerate(files):
                 self._insert_file(db, study_id, analysis_id, position, file)
+            self._announce(db, analysis_id, "CREATE")
         return {"analysisId": analysis_id, "status": "OK"}
 
     @staticmethod
@@ -331,13 +342,15 @@ class SongService:
             raise not_related("analysisId", analysis_id, study_id, "AnalysisService")
         return rows[0]
 
-    def _files(self, analysis_id: str) -> list[StoredRow]:
-        return self.db.query(
+    def _files(self, analysis_id: str, read: Reader | None = None) -> list[StoredRow]:
+        return (read or self.db.query)(
             "SELECT * FROM file WHERE analysis_id = ? ORDER BY position", (analysis_id,)
         )
 
-    def _analysis_json(self, row: StoredRow) -> dict[str, Any]:
-        history = self.db.query(
+    def _analysis_json(self, row: StoredRow, read: Reader | None = None) -> dict[str, Any]:
+        """The analysis as Song serves it; `read` reads inside a transaction (default: the
+        committed state)."""
+        history = (read or self.db.query)(
             "SELECT * FROM analysis_state_change WHERE analysis_id = ? ORDER BY id", (row["id"],)
         )
         published = [h["updated_at"] for h in history if h["updated_state"] == "PUBLISHED"]
@@ -361,7 +374,7 @@ class SongService:
             ],
             "analysisType": data.pop("analysisType", None),
             "samples": data.pop("samples", []),
-            "files": [_file_json(f) for f in self._files(row["id"])],
+            "files": [_file_json(f) for f in self._files(row["id"], read)],
         }
         wire.update(data)
         return wire
@@ -479,6 +492,7 @@ class SongService:
                 "UPDATE analysis SET data = ?, schema_id = ?, updated_at = ? WHERE id = ?",
                 (json.dumps(data), type_row["id"], now_text(), analysis_id),
             )
+            self._announce(db, analysis_id)
 
     def update_file(self, study_id: str, object_id: str, body: bytes) -> dict[str, Any]:
         """Song's file update; the answer is its FileUpdateResponse."""
@@ -510,6 +524,7 @@ class SongService:
                         object_id,
                     ),
                 )
+                self._announce(db, analysis_id)
         verb = "No update for" if kind == "NO_UPDATE" else "Updated"
         return {
             "fileUpdateType": kind,
@@ -520,6 +535,19 @@ class SongService:
         }
 
     # -- states ----------------------------------------------------------------------------------
+
+    def _announce(self, tx: Transaction, analysis_id: str, action: str | None = None) -> None:
+        """Put the analysis message in the outbox, inside the transaction that made the change;
+        `action` defaults to the one of the state the analysis is now in."""
+        if not self.outbox.enabled:
+            return
+
+        def read(sql: str, parameters: Sequence[Any] = ()) -> list[StoredRow]:
+            return tx.execute(sql, parameters).fetchall()
+
+        row = read("SELECT * FROM analysis WHERE id = ?", (analysis_id,))[0]
+        analysis = self._analysis_json(row, read)
+        self.outbox.record(tx, action or ACTION_OF_STATE[row["state"]], analysis)
 
     def _change_state(self, analysis_id: str, updated: str) -> None:
         """Move to `updated` atomically; SUPPRESSED is final (even against a concurrent change)."""
@@ -542,6 +570,7 @@ class SongService:
                 "updated_at) VALUES (?, ?, ?, ?)",
                 (analysis_id, row["state"], updated, stamp),
             )
+            self._announce(db, analysis_id, ACTION_OF_STATE[updated])
 
     def publish(
         self, study_id: str, analysis_id: str, ignore_undefined_md5: bool

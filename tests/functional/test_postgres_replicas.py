@@ -23,6 +23,7 @@ from tests.support.broker import BrokerProcess
 from tests.support.score_client import ScoreClient
 from tests.support.song import SongClient, assert_song_error, object_id, payload
 from tests.support.waiting import wait_until
+from tests.support.webhook_receiver import WebhookReceiver
 
 STUDY = "REPL"
 
@@ -184,3 +185,35 @@ def test_of_two_concurrent_submits_of_one_md5_exactly_one_is_accepted(
         assert codes == [200, 409], [a.text for a in answers]
         assert_song_error(next(a for a in answers if a.status_code == 409), 409,
                           "info.already.exists")  # fmt: skip
+
+
+def test_replicas_deliver_each_song_message_once_and_in_order(
+    broker_factory: BrokerFactory, tmp_path: Path, upgraded_postgres: str
+) -> None:
+    receiver = WebhookReceiver(refuse_first=1)
+    storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
+    song = {"url": "embedded", "webhooks": [receiver.url]}
+    try:
+        brokers = [
+            broker_factory(storage, song=song, auth={"enabled": True}, database=upgraded_postgres)
+            for _ in range(2)
+        ]
+        token = (tmp_path / "data" / "admin-key").read_text().strip()
+        songs = [SongClient(f"{b.url}/song", token) for b in brokers]
+        songs[0].create_study(STUDY)
+        analyses = []
+        for i in range(4):
+            body = payload(STUDY, {f"m{i}.vcf": (os.urandom(99), "open")})
+            analyses.append(songs[i % 2].submit(STUDY, body).json()["analysisId"])
+        for i, analysis_id in enumerate(analyses):
+            assert songs[(i + 1) % 2].suppress(STUDY, analysis_id).status_code == 200
+        messages = receiver.wait_for(8)
+        deliveries = [r.headers["X-Song-Delivery"] for r in receiver.received]
+        assert len(deliveries) == len(set(deliveries)) == 8
+        for analysis_id in analyses:
+            actions = [m["action"] for m in messages if m["analysisId"] == analysis_id]
+            assert actions == ["CREATE", "SUPPRESS"]
+        for client in songs:
+            client.close()
+    finally:
+        receiver.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -23,7 +24,7 @@ def free_port() -> int:
 
 
 def to_toml(config: dict[str, Any], prefix: str = "") -> str:
-    """A small TOML writer for nested tables of strings, numbers and booleans."""
+    """A small TOML writer for nested tables of strings, numbers, booleans and string lists."""
     lines: list[str] = []
     tables: list[tuple[str, dict[str, Any]]] = []
     for key, value in config.items():
@@ -33,6 +34,8 @@ def to_toml(config: dict[str, Any], prefix: str = "") -> str:
             lines.append(f"{key} = {'true' if value else 'false'}")
         elif isinstance(value, int | float):
             lines.append(f"{key} = {value}")
+        elif isinstance(value, list):
+            lines.append(f"{key} = {json.dumps(value)}")  # a JSON list of strings is TOML
         else:
             lines.append(f'{key} = "{value}"')
     text = "\n".join(lines) + "\n" if lines else ""
