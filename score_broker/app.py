@@ -142,6 +142,16 @@ def build_cleanup(settings: Settings) -> Cleanup:
     return Cleanup(uploads, state)
 
 
+def build_embedded_song(settings: Settings) -> SongService:
+    """What `score-broker song import` works with: the embedded Song's database. An import
+    never publishes, so the store is only reachable through a Score API, never opened here."""
+    settings.data_directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    check = HttpCheck(settings.song.score_url or settings.public_url, settings.song.score_token)
+    database = open_databases(settings.database, settings.data_directory, (SONG,))[SONG]
+    seed_analysis_types(database)
+    return SongService(database, check, settings.limits)
+
+
 def build_services(settings: Settings, store: ObjectStore | None = None) -> Services:
     settings.data_directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     store = store or build_store(settings)

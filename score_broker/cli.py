@@ -87,6 +87,25 @@ def _parser() -> argparse.ArgumentParser:
         metavar="sqlite:PATH",
         help="the old broker's data directory (or one of its .sqlite files), stopped",
     )
+
+    song = commands.add_parser("song", help="the embedded Song's studies")
+    song_commands = song.add_subparsers(dest="song_command", required=True, metavar="ACTION")
+    song_import = song_commands.add_parser(
+        "import",
+        parents=[config],
+        help="copy a study from a Song server into the embedded Song, keeping its ids and states",
+    )
+    song_import.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        metavar="URL",
+        help="the Song server's base URL, e.g. https://song.example.org or http://host:port/song",
+    )
+    song_import.add_argument("--study", required=True, help="the study to copy")
+    song_import.add_argument(
+        "--token-file", type=Path, help="a file holding a bearer token for the source Song"
+    )
     return parser
 
 
@@ -282,7 +301,53 @@ def db(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"serve": serve, "keys": keys, "cleanup": cleanup, "db": db}
+def _token(path: Path | None) -> str | None:
+    """The token in --token-file (never shown)."""
+    if path is None:
+        return None
+    try:
+        token = path.read_text().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read --token-file {path} ({type(error).__name__})") from None
+    if not token:
+        raise ConfigError(f"--token-file {path} is empty; put the source Song's token in it")
+    return token
+
+
+def song(args: argparse.Namespace) -> int:
+    """`song import`: one line per analysis on stdout, a summary on stderr; 1 if any analysis
+    could not be imported."""
+    from score_broker.app import build_embedded_song
+    from score_broker.song.importer import CONFLICTING, FAILED, IMPORTED, PRESENT, StudyImport
+    from score_broker.song.source import SongSource
+
+    settings = load_settings(args.config)
+    if settings.song.url != "embedded":
+        print(
+            f"score-broker: this broker's Song is {settings.song.url!r}, not the embedded one; "
+            'set [song] url = "embedded" in the configuration to import into it',
+            file=sys.stderr,
+        )
+        return 2
+    token = _token(args.token_file)
+    counts = dict.fromkeys((IMPORTED, PRESENT, CONFLICTING, FAILED), 0)
+    with SongSource(args.source, token) as source:
+        study = source.study(args.study)
+        analyses = source.analyses(args.study)
+        importer = StudyImport(build_embedded_song(settings), source.analysis_type)
+        if importer.ensure_study(study):
+            print(f"created study {args.study}")
+        for read in analyses:
+            analysis_id = str(read.get("analysisId"))
+            outcome = importer.analysis(read, source.exported_payload(args.study, analysis_id))
+            counts[outcome.kind] += 1
+            print(f"{outcome.kind:<16} {analysis_id}  {outcome.detail}".rstrip(), flush=True)
+    summary = ", ".join(f"{count} {kind}" for kind, count in counts.items())
+    print(f"study {args.study} from {source.url}: {summary}", file=sys.stderr)
+    return 1 if counts[CONFLICTING] or counts[FAILED] else 0
+
+
+COMMANDS = {"serve": serve, "keys": keys, "cleanup": cleanup, "db": db, "song": song}
 
 
 def main(argv: list[str] | None = None) -> int:

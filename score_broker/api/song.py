@@ -10,6 +10,7 @@ import anyio
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
+from score_broker.api import deps
 from score_broker.api.deps import ServicesDep
 from score_broker.api.errors import SongJSONResponse
 from score_broker.auth.identity import Identity
@@ -24,9 +25,26 @@ from score_broker.song.payload import read_json
 from score_broker.song.schemas import BASE_SCHEMA
 from score_broker.song.service import SongService
 
+
+async def song_identity(request: Request, svc: ServicesDep) -> Identity | None:
+    """The caller, None if anonymous. A present but invalid token is refused (401) on every
+    Song route, reads included, as Song's bearer-token filter refuses it before its open paths."""
+    try:
+        return await deps.identity(request, svc)
+    except Unauthorized as error:
+        raise SongError("unauthorized.token", 401, str(error), "SongAccess") from error
+
+
+IdentityDep = Annotated[Identity | None, Depends(song_identity)]
+
 # Answers that echo stored values are written by SongJSONResponse in the worker thread, not
 # through FastAPI's recursive encoder: it is faster, and a stored value cannot make it fail.
-router = APIRouter(prefix="/song", tags=["song"], default_response_class=SongJSONResponse)
+router = APIRouter(
+    prefix="/song",
+    tags=["song"],
+    default_response_class=SongJSONResponse,
+    dependencies=[Depends(song_identity)],
+)
 PAGE_PARAMETERS = {"page", "size", "fields"}
 
 
@@ -36,18 +54,6 @@ def song(svc: ServicesDep) -> SongService:
 
 
 SongDep = Annotated[SongService, Depends(song)]
-
-
-def song_identity(request: Request, svc: ServicesDep) -> Identity | None:
-    if not svc.access.enabled:
-        return None
-    try:
-        return svc.authenticator.identify(request.headers.get("authorization"))
-    except Unauthorized as error:
-        raise SongError("unauthorized.token", 401, str(error), "SongAccess") from error
-
-
-IdentityDep = Annotated[Identity | None, Depends(song_identity)]
 
 
 T = TypeVar("T")

@@ -112,6 +112,59 @@ def _with_ids(study_id: str, sample: dict[str, Any]) -> dict[str, Any]:
 Reader = Callable[[str, Sequence[Any]], list[StoredRow]]
 
 
+def check_schema(payload: dict[str, Any], schema_row: StoredRow) -> None:
+    """The analysis type's schema (the first problems reported), distinct file names and
+    the type's file types."""
+    validator = Draft7Validator(render(json.loads(schema_row["schema"])))
+    problems = list(itertools.islice(validator.iter_errors(payload), REPORTED_PROBLEMS))
+    if problems:
+        text = "; ".join(_problem(p) for p in problems)
+        raise SongError("schema.violation", 400, text, "ValidationService")
+    names = [f["fileName"] for f in payload["files"]]
+    if len(set(names)) != len(names):
+        raise malformed("Every file of an analysis needs its own fileName")
+    file_types = json.loads(schema_row["file_types"])
+    for file in payload["files"]:
+        if file_types and file["fileType"] not in file_types:
+            raise SongError(
+                "schema.violation",
+                400,
+                f"{shown(file['fileName'])} name is not supported, supported formats are "
+                f"{', '.join(file_types)}",
+                "ValidationService",
+            )
+
+
+def insert_file(
+    db: Transaction,
+    study_id: str,
+    analysis_id: str,
+    position: int,
+    file: Any,
+    object_id: str | None = None,
+) -> None:
+    """One file row of an analysis; its object id Song's formula unless given."""
+    info = {k: v for k, v in file.items() if k not in FILE_COLUMNS}
+    info.update(file.get("info") or {})
+    db.execute(
+        "INSERT INTO file (id, analysis_id, study_id, name, size, md5, type, access, "
+        "data_type, info, position) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (
+            object_id or object_id_for(analysis_id, file["fileName"]),
+            analysis_id,
+            study_id,
+            file["fileName"],
+            file["fileSize"],
+            file["fileMd5sum"],
+            file["fileType"],
+            file["fileAccess"],
+            file["dataType"],
+            json.dumps(info) if info else None,
+            position,
+        ),
+    )
+
+
 class SongService:
     """What the embedded Song does; every failure is a SongError with Song's errorId."""
 
@@ -224,7 +277,7 @@ class SongService:
         self._study_row(study_id)
         payload = self._checked_payload(study_id, read_submission(body, self.limits))
         schema_row = self.types.resolve(payload.get("analysisType"))
-        self._check_schema(payload, schema_row)
+        check_schema(payload, schema_row)
         analysis_id = str(uuid.uuid4())
         data = {k: v for k, v in payload.items() if k not in ("studyId", "files")}
         data["analysisType"] = {"name": schema_row["name"], "version": schema_row["version"]}
@@ -240,7 +293,7 @@ class SongService:
                 (analysis_id, study_id, schema_row["id"], json.dumps(data), created, created),
             )
             for position, file in enumerate(files):
-                self._insert_file(db, study_id, analysis_id, position, file)
+                insert_file(db, study_id, analysis_id, position, file)
             self._announce(db, analysis_id, "CREATE")
         return {"analysisId": analysis_id, "status": "OK"}
 
@@ -258,53 +311,6 @@ class SongService:
                 f"'{shown(study_id)}'; send the same id in both",
             )
         return payload
-
-    @staticmethod
-    def _check_schema(payload: dict[str, Any], schema_row: StoredRow) -> None:
-        """The analysis type's schema (the first problems reported), distinct file names and
-        the type's file types."""
-        validator = Draft7Validator(render(json.loads(schema_row["schema"])))
-        problems = list(itertools.islice(validator.iter_errors(payload), REPORTED_PROBLEMS))
-        if problems:
-            text = "; ".join(_problem(p) for p in problems)
-            raise SongError("schema.violation", 400, text, "ValidationService")
-        names = [f["fileName"] for f in payload["files"]]
-        if len(set(names)) != len(names):
-            raise malformed("Every file of an analysis needs its own fileName")
-        file_types = json.loads(schema_row["file_types"])
-        for file in payload["files"]:
-            if file_types and file["fileType"] not in file_types:
-                raise SongError(
-                    "schema.violation",
-                    400,
-                    f"{shown(file['fileName'])} name is not supported, supported formats are "
-                    f"{', '.join(file_types)}",
-                    "ValidationService",
-                )
-
-    @staticmethod
-    def _insert_file(
-        db: Transaction, study_id: str, analysis_id: str, position: int, file: Any
-    ) -> None:
-        info = {k: v for k, v in file.items() if k not in FILE_COLUMNS}
-        info.update(file.get("info") or {})
-        db.execute(
-            "INSERT INTO file (id, analysis_id, study_id, name, size, md5, type, access, "
-            "data_type, info, position) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                object_id_for(analysis_id, file["fileName"]),
-                analysis_id,
-                study_id,
-                file["fileName"],
-                file["fileSize"],
-                file["fileMd5sum"],
-                file["fileType"],
-                file["fileAccess"],
-                file["dataType"],
-                json.dumps(info) if info else None,
-                position,
-            ),
-        )
 
     @staticmethod
     def _refuse_duplicates(db: Transaction, study_id: str, md5s: list[str]) -> None:
@@ -381,6 +387,11 @@ class SongService:
 
     def get_analysis(self, study_id: str, analysis_id: str) -> dict[str, Any]:
         return self._analysis_json(self._analysis_row(study_id, analysis_id))
+
+    def find_analysis(self, analysis_id: str) -> dict[str, Any] | None:
+        """The analysis with this id, in whichever study holds it; None if none does."""
+        rows = self.db.query("SELECT * FROM analysis WHERE id = ?", (analysis_id,))
+        return self._analysis_json(rows[0]) if rows else None
 
     def analysis_files(self, study_id: str, analysis_id: str) -> list[dict[str, Any]]:
         self._analysis_row(study_id, analysis_id)

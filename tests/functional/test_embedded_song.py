@@ -235,6 +235,16 @@ def test_song_writes_need_song_scopes(secure_broker: BrokerProcess, song: SongCl
     anonymous.close()
 
 
+def test_a_read_with_an_invalid_token_is_refused(song: SongClient) -> None:
+    """As Song's bearer-token filter does: reads are open, but a token sent must be valid."""
+    song.create_study("OPEN")
+    assert song.http.get("/studies/OPEN").status_code == 200
+    forged = song.http.get(
+        "/studies/OPEN", headers={"Authorization": "Bearer 8f1e2c44-3a0b-4c55-9d3e-1b2a3c4d5e6f"}
+    )
+    assert_song_error(forged, 401, "unauthorized.token")
+
+
 def test_object_ids_follow_songs_formula() -> None:
     # LocalIdServiceTest's vector, as the contract records it.
     assert object_id("parameter1_1", "parameter2_1") == "8540ebac-66f2-553a-b865-0d3006edd892"
