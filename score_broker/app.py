@@ -213,7 +213,7 @@ def ensure_admin_key(settings: Settings, keys: KeyStore) -> Path | None:
         return None
     auth = settings.auth
     scopes = [auth.upload_system_scope, auth.download_system_scope, auth.song_system_scope]
-    created = keys.create(scopes, note="admin key created at first start", only_if_none=True)
+    created = keys.create_first(scopes, note="admin key created at first start")
     if created is None:  # another replica made the first key meanwhile
         return None
     token, _ = created

@@ -257,30 +257,11 @@ def cleanup(args: argparse.Namespace) -> int:
 def db(args: argparse.Namespace) -> int:
     """`db upgrade`, `db status` and `db copy --from sqlite:PATH`."""
     from score_broker.database import migrations
-    from score_broker.database.copying import Copied, copy, sources
     from score_broker.database.opening import open_for_upgrade
 
     settings = load_settings(args.config)
     if args.db_command == "copy":
-        source = args.source.removeprefix("sqlite:")
-        if not args.source.startswith("sqlite:") or not source:
-            print("score-broker: --from takes sqlite:PATH, e.g. sqlite:/var/lib/score-broker",
-                  file=sys.stderr)  # fmt: skip
-            return 2
-        files = sources(Path(source).expanduser())
-        ((target, components),) = open_for_upgrade(settings.database, settings.data_directory)[:1]
-        try:
-            migrations.upgrade(target, components)
-
-            def report(copied: Copied) -> None:
-                print(f"copied {copied.rows} rows of {copied.table}")
-
-            done = copy(files, target, report)
-        finally:
-            target.close()
-        print(f"copied {sum(c.rows for c in done)} rows from {source} into "
-              f"{target.describe()}", file=sys.stderr)  # fmt: skip
-        return 0
+        return _db_copy(settings, args.source)
     for database, components in open_for_upgrade(settings.database, settings.data_directory):
         try:
             if args.db_command == "upgrade":
@@ -298,6 +279,34 @@ def db(args: argparse.Namespace) -> int:
                     print(f"{database.describe()}: {component} schema {version} ({state})")
         finally:
             database.close()
+    return 0
+
+
+def _db_copy(settings: Settings, source: str) -> int:
+    """A stopped broker's SQLite files into the PostgreSQL of [database] url."""
+    from score_broker.database.connection import PostgresDatabase
+    from score_broker.database.copying import Copied, CopyRefused, copy, sources
+    from score_broker.database.migrations import KEYS, SONG, upgrade
+    from score_broker.database.opening import is_postgres
+
+    path = source.removeprefix("sqlite:")
+    if not source.startswith("sqlite:") or not path:
+        raise CopyRefused("--from takes sqlite:PATH, e.g. sqlite:/var/lib/score-broker")
+    files = sources(Path(path).expanduser())
+    if not is_postgres(settings.database.url):
+        raise CopyRefused("db copy writes into PostgreSQL: set [database] url to it first.")
+    target = PostgresDatabase(settings.database.url, 2)
+    try:
+        upgrade(target, (KEYS, SONG))
+
+        def report(copied: Copied) -> None:
+            print(f"copied {copied.rows} rows of {copied.table}")
+
+        done = copy(files, target, report)
+    finally:
+        target.close()
+    print(f"copied {sum(c.rows for c in done)} rows from {path} into {target.describe()}",
+          file=sys.stderr)  # fmt: skip
     return 0
 
 

@@ -90,7 +90,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if status >= 500:
             log.warning("%s %s: %s", request.method, request.url.path, error)
         if _is_song(request):
-            return _song_response(request, SongError("unknown.error", status, str(error)))
+            error_id = "malformed.parameter" if status == 400 else "unknown.error"
+            return _song_response(request, SongError(error_id, status, str(error)))
         return error_response(request, status, str(error))
 
     @app.exception_handler(RequestValidationError)

@@ -9,7 +9,6 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from typing import overload
 
 from score_broker.auth.identity import Identity
 from score_broker.database.connection import Database
@@ -52,31 +51,22 @@ class KeyStore:
         """Whether a check reads a local file (no network)."""
         return self._db.dialect == "sqlite"
 
-    @overload
     def create(
         self, scopes: list[str], expires_in: float | None = None, note: str = ""
-    ) -> tuple[str, ApiKeyRecord]: ...
+    ) -> tuple[str, ApiKeyRecord]:
+        """A new key (shown once, here) and its record."""
+        made = self._create(scopes, expires_in, note, only_if_none=False)
+        assert made is not None
+        return made
 
-    @overload
-    def create(
-        self,
-        scopes: list[str],
-        expires_in: float | None = None,
-        note: str = "",
-        *,
-        only_if_none: bool,
-    ) -> tuple[str, ApiKeyRecord] | None: ...
+    def create_first(self, scopes: list[str], note: str) -> tuple[str, ApiKeyRecord] | None:
+        """A key if there is none yet, else None: decided in the key's own transaction, so of
+        replicas starting together on an empty database only one makes it."""
+        return self._create(scopes, None, note, only_if_none=True)
 
-    def create(
-        self,
-        scopes: list[str],
-        expires_in: float | None = None,
-        note: str = "",
-        *,
-        only_if_none: bool = False,
+    def _create(
+        self, scopes: list[str], expires_in: float | None, note: str, only_if_none: bool
     ) -> tuple[str, ApiKeyRecord] | None:
-        """A new key (shown once, here) and its record; with `only_if_none`, None when there
-        is a key already (decided in the same transaction, so only one replica makes it)."""
         if not scopes or any(not s.strip() or " " in s for s in scopes):
             raise ValueError("An API key needs at least one scope, each without spaces.")
         token = str(uuid.uuid4())

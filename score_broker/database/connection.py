@@ -14,12 +14,12 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from score_broker.errors import DatabaseUnavailable
+from score_broker.errors import DatabaseUnavailable, InvalidRequest
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +51,11 @@ class Cursor(Protocol):
 
 
 class Transaction(Protocol):
-    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Cursor: ...
+    """What a write transaction offers: `sqlite3.Connection`, or a PostgreSQL connection's."""
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> Any: ...
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor: ...
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]], /) -> Any: ...
 
 
 class Database(Protocol):
@@ -62,8 +64,8 @@ class Database(Protocol):
     #: "sqlite" or "postgresql": which DDL the migrations use.
     dialect: str
 
-    def transaction(self) -> Any:
-        """A context manager: a write transaction, atomic, serialized with every other one."""
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """A write transaction, atomic, serialized with every other one."""
         ...
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[StoredRow]: ...
@@ -77,6 +79,17 @@ class Database(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def checked(parameters: Sequence[Any]) -> tuple[Any, ...]:
+    """The parameters, unless a text holds NUL: PostgreSQL refuses it, so no stored value holds
+    one, on either backend; the caller gets a 400 rather than a 500 or a silent miss."""
+    for value in parameters:
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidRequest(
+                f"The value {value[:40]!r} holds a NUL character (\\x00); remove it and retry."
+            )
+    return tuple(parameters)
 
 
 class SqliteDatabase:
@@ -110,7 +123,7 @@ class SqliteDatabase:
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[StoredRow]:
         with self._lock:
-            return self._db.execute(sql, tuple(parameters)).fetchall()
+            return self._db.execute(sql, checked(parameters)).fetchall()
 
     def tables(self) -> set[str]:
         return {row[0] for row in self.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -168,7 +181,7 @@ class _PostgresTransaction:
         self._connection = connection
 
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Any:
-        return self._connection.execute(postgres_sql(sql), tuple(parameters))
+        return self._connection.execute(postgres_sql(sql), checked(parameters))
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self._connection.cursor() as cursor:
@@ -219,7 +232,7 @@ class PostgresDatabase:
 
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list[StoredRow]:
         with self._reachable(), self._pool.connection() as connection:
-            cursor: Any = connection.execute(postgres_sql(sql), tuple(parameters))
+            cursor: Any = connection.execute(postgres_sql(sql), checked(parameters))
             rows: list[StoredRow] = cursor.fetchall()
             return rows
 

@@ -8,6 +8,7 @@ administrator applies them with `score-broker db upgrade`, and `serve` refuses a
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from score_broker.database.connection import Database
@@ -136,8 +137,6 @@ def versions(db: Database) -> dict[str, int]:
 
 def upgrade(db: Database, components: tuple[str, ...]) -> list[Migration]:
     """Apply the migrations the database lacks, in one transaction; the ones applied."""
-    import time
-
     applied: list[Migration] = []
     with db.transaction() as tx:  # serialized: two replicas upgrading at once take turns
         tx.execute(VERSION_TABLE.format(**TYPES[db.dialect]).strip().rstrip(";"))

@@ -1,9 +1,10 @@
 """Reading a JSON body within the broker's [limits], before anything is validated or stored.
 
 Song keeps what it accepts and serves it back as JSON, so a value it could not store (an integer
-beyond 64 bits) or not serve back (a lone surrogate, which UTF-8 cannot carry; NaN) is refused
-here, as is anything nested, long or numerous beyond the limits. Each check stops at the first
-value that fails it, so a huge bad body costs no more than reading it once.
+beyond 64 bits; a NUL character, which PostgreSQL refuses) or not serve back (a lone surrogate,
+which UTF-8 cannot carry; NaN) is refused here, as is anything nested, long or numerous beyond
+the limits. Each check stops at the first value that fails it, so a huge bad body costs no more
+than reading it once.
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ def _check_text(text: str, path: KeyPath, limits: LimitSettings) -> None:
             path,
             f"a text of {len(text):,} characters is longer than {limits.max_string_length:,} "
             "([limits] max_string_length); shorten it",
+        )
+    if "\x00" in text:
+        raise _violation(
+            path, "the text holds a NUL character (\\u0000), which Song cannot store; remove it"
         )
     if not text.isascii() and (found := _SURROGATE.search(text)):
         raise _violation(

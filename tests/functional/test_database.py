@@ -17,7 +17,7 @@ from tests.conftest import BrokerFactory
 from tests.support.broker import to_toml
 from tests.support.postgres import PASSWORD
 from tests.support.score_client import ScoreClient
-from tests.support.song import SongClient, object_id, payload
+from tests.support.song import SongClient, assert_song_error, object_id, payload
 
 STUDY = "MOVE"
 
@@ -196,3 +196,31 @@ def test_db_copy_refuses_what_is_not_a_brokers_data(postgres_url: str, tmp_path:
     into_sqlite = broker_command("db", "copy", "--config", str(sqlite_target), "--from",
                                  f"sqlite:{tmp_path / 's-data'}")  # fmt: skip
     assert into_sqlite.returncode == 2
+
+
+def test_a_nul_character_anywhere_is_a_400_on_either_backend(
+    broker_factory: BrokerFactory, tmp_path: Path, song_database: str
+) -> None:
+    """PostgreSQL refuses NUL in text: no lookup may turn it into a 500."""
+    storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
+    broker = broker_factory(
+        storage, song={"url": "embedded"}, auth={"enabled": True}, database=song_database
+    )
+    token = (tmp_path / "data" / "admin-key").read_text().strip()
+    song = SongClient(f"{broker.url}/song", token)
+    song.create_study(STUDY)
+    for path in (
+        "/studies/a%00b",
+        f"/studies/{STUDY}/analysis/a%00",
+        f"/studies/{STUDY}/files/x%00",
+        "/entities/x%00",
+        "/entities?gnosId=a%00",
+        "/schemas/a%00",
+        "/export/analysis/a%00",
+    ):
+        answer = song.http.get(path)
+        assert_song_error(answer, 400, "malformed.parameter")
+        assert "NUL" in answer.json()["message"]
+    body = payload(STUDY, {"n\u0000.vcf": (b"x", "open")})
+    assert_song_error(song.submit(STUDY, body), 400, "schema.violation")
+    song.close()

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import BrokerFactory
 from tests.support.broker import BrokerProcess
 from tests.support.score_client import ScoreClient
-from tests.support.song import SongClient, assert_song_error, object_id, payload
+from tests.support.song import QC_SCHEMA, SongClient, assert_song_error, object_id, payload
 
 
 @pytest.fixture
@@ -484,16 +484,7 @@ def test_an_analysis_type_is_registered_and_submissions_meet_it(
 ) -> None:
     meta = song.http.get("/schemas/registration").json()
     assert meta["properties"]["properties"]["required"] == ["experiment"]
-    schema = {
-        "type": "object",
-        "required": ["experiment", "metrics"],
-        "properties": {
-            "experiment": {"type": "object"},
-            "metrics": {"type": "object", "required": ["reads"],
-                        "properties": {"reads": {"type": "integer"}}},
-        },
-    }  # fmt: skip
-    registration = {"name": "qcMetrics", "schema": schema, "options": {"fileTypes": ["VCF"]}}
+    registration = {"name": "qcMetrics", "schema": QC_SCHEMA, "options": {"fileTypes": ["VCF"]}}
     first = song.http.post("/schemas", json=registration)
     assert first.status_code == 200, first.text
     assert (first.json()["name"], first.json()["version"]) == ("qcMetrics", 1)
@@ -512,7 +503,7 @@ def test_an_analysis_type_is_registered_and_submissions_meet_it(
 
     reserved = {
         **registration,
-        "schema": {**schema, "properties": {**schema["properties"], "files": {}}},
+        "schema": {**QC_SCHEMA, "properties": {**QC_SCHEMA["properties"], "files": {}}},
     }
     assert_song_error(song.http.post("/schemas", json=reserved), 400, "schema.violation")
     bad_name = {**registration, "name": "no spaces"}

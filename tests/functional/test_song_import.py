@@ -18,18 +18,9 @@ import pytest
 from tests.conftest import BrokerFactory
 from tests.support.broker import BrokerProcess, free_port
 from tests.support.score_client import ScoreClient
-from tests.support.song import SongClient, object_id, payload
+from tests.support.song import QC_SCHEMA, SongClient, object_id, payload
 
 STUDY = "MIGRATE"
-QC_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["experiment", "metrics"],
-    "properties": {
-        "experiment": {"type": "object"},
-        "metrics": {"type": "object", "required": ["reads"],
-                    "properties": {"reads": {"type": "integer"}}},
-    },
-}  # fmt: skip
 ALL_STATES = {"analysisStates": "PUBLISHED,UNPUBLISHED,SUPPRESSED"}
 
 

@@ -15,6 +15,18 @@ SONG_ERROR_KEYS = {
 }  # fmt: skip
 
 
+#: An analysis type to register: experiment and metrics, with a count of reads.
+QC_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["experiment", "metrics"],
+    "properties": {
+        "experiment": {"type": "object"},
+        "metrics": {"type": "object", "required": ["reads"],
+                    "properties": {"reads": {"type": "integer"}}},
+    },
+}  # fmt: skip
+
+
 def assert_song_error(response: httpx.Response, status: int, error_id: str) -> None:
     """`response` is a Song error: the nine keys, this errorId and status."""
     assert response.status_code == status, response.text
