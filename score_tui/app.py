@@ -22,6 +22,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.worker import WorkerCancelled
 
 from score_tui.client.errors import TransferError
 from score_tui.config import Settings, state_dir
@@ -238,9 +239,10 @@ class TransferApp(App[str | None]):
             interrupted_path().parent.mkdir(parents=True, exist_ok=True)
             interrupted_path().write_text(json.dumps(interrupted))
         self._opened.clear()
-        readers = [w for w in self.workers if w.group == "journal"]
-        if readers:  # (an empty list would mean every worker, this one included)
-            await self.workers.wait_for_complete(readers)
+        for reader in [w for w in self.workers if w.group == "journal"]:
+            # At shutdown Textual may have cancelled a reader already: it is done, too.
+            with contextlib.suppress(WorkerCancelled):
+                await reader.wait()
         if self._reader is not None:
             self._reader.close()
         await self._stack.aclose()

@@ -56,6 +56,12 @@ class Deliveries:
 
     def claim(self, now: float) -> list[list[Delivery]]:
         """Per webhook, the messages to send now, oldest first, claimed for this process."""
+        due = self.db.query(  # a plain read first: an idle outbox takes no write lock
+            "SELECT 1 FROM song_delivery WHERE claimed_until < ? AND next_attempt <= ? LIMIT 1",
+            (now, now),
+        )
+        if not due:
+            return []
         with self.db.transaction() as tx:
             rows: list[StoredRow] = tx.execute(
                 "SELECT id, url, analysis_id, message, attempts, next_attempt FROM song_delivery "
