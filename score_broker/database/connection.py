@@ -193,7 +193,7 @@ class PostgresDatabase:
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, max_connections: int = 10, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, max_connections: int = 10, timeout: float = 5.0) -> None:
         import psycopg
         from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -217,6 +217,8 @@ class PostgresDatabase:
             # transaction-mode pooler (PgBouncer) in front of the server works.
             kwargs={"autocommit": True, "row_factory": _row_factory, "prepare_threshold": None},
             name="score-broker",
+            # A connection the server dropped (a restart, a failover) is replaced before use.
+            check=ConnectionPool.check_connection,
             open=True,
         )
 

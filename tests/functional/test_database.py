@@ -224,3 +224,27 @@ def test_a_nul_character_anywhere_is_a_400_on_either_backend(
     body = payload(STUDY, {"n\u0000.vcf": (b"x", "open")})
     assert_song_error(song.submit(STUDY, body), 400, "schema.violation")
     song.close()
+
+
+def test_a_database_gone_away_is_a_503_to_retry_not_a_500(
+    broker_factory: BrokerFactory, tmp_path: Path, upgraded_postgres: str
+) -> None:
+    storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
+    broker = broker_factory(
+        storage, song={"url": "embedded"}, auth={"enabled": True}, database=upgraded_postgres
+    )
+    token = (tmp_path / "data" / "admin-key").read_text().strip()
+    song = SongClient(f"{broker.url}/song", token)
+    assert song.create_study(STUDY).status_code == 200
+    name = upgraded_postgres.rsplit("/", 1)[1]
+    with psycopg.connect(upgraded_postgres.rsplit("/", 1)[0] + "/postgres",
+                         autocommit=True) as connection:  # fmt: skip
+        connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    answer = song.http.get(f"/studies/{STUDY}")
+    assert answer.status_code == 503, answer.text
+    assert "database is unavailable" in answer.json()["message"]
+    headers = {"Authorization": f"Bearer {token}"}
+    refused = httpx.get(f"{broker.url}/listing", headers=headers, timeout=30)
+    assert refused.status_code == 503, refused.text
+    assert PASSWORD not in answer.text + refused.text + broker.log_path.read_text()
+    song.close()
