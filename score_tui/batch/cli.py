@@ -21,7 +21,7 @@ from score_tui import __version__
 from score_tui.batch import info as info_commands
 from score_tui.batch import transfers
 from score_tui.batch.session import Session
-from score_tui.client.naming import is_uuid
+from score_tui.client.naming import object_id_from
 from score_tui.config import ConfigError, Overrides, Settings, load
 from score_tui.errors import ScoreTuiError
 from score_tui.planning.outcome import (
@@ -51,9 +51,13 @@ def parse_bool(text: str) -> bool:
 
 
 def parse_uuid(text: str) -> str:
-    if not is_uuid(text):
-        raise argparse.ArgumentTypeError(f"{text} is not a valid UUID")
-    return text
+    """An object id, given as a UUID or a DRS URI (drs://<host>/<uuid>)."""
+    object_id = object_id_from(text)
+    if object_id is None:
+        raise argparse.ArgumentTypeError(
+            f"{text} is not a valid UUID (nor a DRS URI drs://<host>/<uuid>)"
+        )
+    return object_id
 
 
 def _flag(parser: argparse.ArgumentParser, name: str, default: bool, help: str) -> None:

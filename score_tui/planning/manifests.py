@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from score_tui.client.naming import is_uuid
+from score_tui.client.naming import is_uuid, object_id_from
 from score_tui.errors import ScoreTuiError
 
 UPLOAD_COLUMNS = ("object_id", "file_path", "md5")
@@ -114,7 +114,10 @@ def download_object_ids(text: str, source: str) -> list[str]:
                 f"{source} line {number}: expected 11 tab-separated columns "
                 f"(repo_code, file_id, object_id, ...), found {len(cells)}"
             )
-        if not is_uuid(object_id):
-            raise ManifestError(f"{source} line {number}: {object_id!r} is not a valid UUID")
-        ids.append(object_id)
+        found = object_id_from(object_id)
+        if found is None:
+            raise ManifestError(
+                f"{source} line {number}: {object_id!r} is not a valid UUID or DRS URI"
+            )
+        ids.append(found)
     return ids

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from score_tui.client.naming import is_uuid
+from score_tui.client.naming import object_id_from
 from score_tui.errors import ScoreTuiError
 
 Access = Literal["open", "controlled"]
@@ -27,10 +27,17 @@ class RequestError(ScoreTuiError, ValueError):
     """A request whose options do not go together or are malformed."""
 
 
-def _object_ids(ids: tuple[str, ...]) -> None:
-    for object_id in ids:
-        if not is_uuid(object_id):
-            raise RequestError(f"{object_id} is not an object id (a UUID)")
+def _object_ids(ids: tuple[str, ...]) -> tuple[str, ...]:
+    """The object ids, each given as a UUID or a DRS URI (drs://<host>/<uuid>)."""
+    found = []
+    for given in ids:
+        object_id = object_id_from(given)
+        if object_id is None:
+            raise RequestError(
+                f"{given} is not an object id (a UUID, or a DRS URI drs://<host>/<uuid>)"
+            )
+        found.append(object_id)
+    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +75,8 @@ class UploadRequest:
         elif not (self.object_id and len(self.files) == 1):
             raise RequestError("upload needs --object-id with one --file, --manifest, or --study")
         if self.object_id is not None:
-            _object_ids((self.object_id,))
+            (object_id,) = _object_ids((self.object_id,))
+            object.__setattr__(self, "object_id", object_id)
         if self.access not in ACCESS_LEVELS:
             raise RequestError(f"--access must be open or controlled, not {self.access!r}")
 
@@ -103,7 +111,7 @@ class DownloadRequest:
             raise RequestError("--offset must be >= 0 and --length positive (or -1 for the rest)")
         if self.output_layout not in LAYOUTS:
             raise RequestError(f"--output-layout must be one of {', '.join(LAYOUTS)}")
-        _object_ids(self.object_ids)
+        object.__setattr__(self, "object_ids", _object_ids(self.object_ids))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,4 +171,4 @@ class SliceRequest:
             raise RequestError(
                 "--json and SAM on stdout cannot share it; give --output-dir or --output-file"
             )
-        _object_ids(self.object_ids)
+        object.__setattr__(self, "object_ids", _object_ids(self.object_ids))

@@ -18,7 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Select, Static
 
 from score_tui.client.errors import UrlRefused
-from score_tui.client.naming import is_uuid
+from score_tui.client.naming import object_id_from
 from score_tui.slicing.regions import Region, parse_queries
 from score_tui.slicing.remote import http_client
 from score_tui.slicing.slicer import SliceOutput, opened, output_header, records
@@ -96,9 +96,11 @@ class SliceScreen(Screen[None]):
             self.save()
 
     def run_slice(self) -> None:
-        object_id, queries = self.value("object"), self.value("regions")
-        if not is_uuid(object_id):
-            self.status("Give the object id (a UUID) of a BAM or CRAM.", error=True)
+        object_id, queries = object_id_from(self.value("object")), self.value("regions")
+        if object_id is None:
+            self.status(
+                "Give the object id (a UUID or drs://<host>/<uuid>) of a BAM or CRAM.", error=True
+            )
             return
         if not queries:
             self.status("Give one or more regions, e.g. chr20:1,000,000-1,010,000.", error=True)

@@ -75,8 +75,10 @@ def test_upload_then_download_by_object_id(
 
     publish(song_broker, ids["analysis"])
     out = tmp_path / "out"
+    # An object id may be given as the DRS URI the broker's DRS service names it by.
+    drs_uri = f"drs://{song_broker.url.removeprefix('http://')}/{ids['small.vcf']}"
     status, summary = tui.json(
-        "download", "--object-id", ids["big.vcf"], ids["small.vcf"], "--output-dir", str(out)
+        "download", "--object-id", ids["big.vcf"], drs_uri, "--output-dir", str(out)
     )
     assert status == 0, summary["stderr"]
     assert (out / "big.vcf").read_bytes() == content_100mb

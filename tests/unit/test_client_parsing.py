@@ -15,10 +15,11 @@ from score_tui.client.errors import (
     service_error,
 )
 from score_tui.client.models import Entity
-from score_tui.client.naming import index_of
+from score_tui.client.naming import index_of, object_id_from
 from score_tui.engine.hashing import normalized_md5
 from score_tui.planning.layout import target_path
 from score_tui.planning.manifests import ManifestError, download_object_ids, upload_entries
+from score_tui.planning.requests import DownloadRequest, RequestError, SliceRequest, UploadRequest
 
 OID = "3f1c4a55-6f4e-4c34-8a77-0c8f0d0f2a11"
 MD5 = "9e107d9d372bb6826bd81d3542a419d6"
@@ -127,3 +128,32 @@ def test_portal_manifests_are_read_by_their_object_id_column() -> None:
     assert download_object_ids(argo, "argo.tsv") == [first, second]
     quoted = f'"Object ID"\t"File Name"\n{first}\ta.bam\n'
     assert download_object_ids(quoted, "portal.tsv") == [first]
+
+
+@pytest.mark.parametrize(
+    ("given", "found"),
+    [
+        (OID, OID),
+        (f"drs://broker.example.org/{OID}", OID),
+        (f"DRS://broker.example.org:8087/{OID}", OID),
+        (f"  drs://10.0.0.5/{OID} ", OID),
+        (f"drs:///{OID}", None),
+        (f"drs://host/a/{OID}", None),
+        ("drs://host/not-a-uuid", None),
+        (f"https://host/{OID}", None),
+        ("", None),
+    ],
+)
+def test_an_object_id_is_a_uuid_or_a_drs_uri(given: str, found: str | None) -> None:
+    assert object_id_from(given) == found
+
+
+def test_requests_and_manifests_take_drs_uris_as_object_ids() -> None:
+    uri = f"drs://broker.example.org/{OID}"
+    assert DownloadRequest(object_ids=(uri,)).object_ids == (OID,)
+    assert SliceRequest(object_ids=(uri,), queries=("chr1",)).object_ids == (OID,)
+    assert UploadRequest(files=(Path("a"),), object_id=uri).object_id == OID
+    manifest = f"repo_code\tfile_id\tobject_id\nx\ty\t{uri}\n"
+    assert download_object_ids(manifest, "m.tsv") == [OID]
+    with pytest.raises(RequestError, match="a DRS URI drs://<host>/<uuid>"):
+        DownloadRequest(object_ids=("drs://host/nope",))
