@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -157,3 +158,52 @@ def test_refusals_in_htsgets_shape(served: tuple[BrokerProcess, dict[str, str]])
         assert response.status_code == status, (params, response.text)
         assert response.json()["htsget"]["error"] == kind, (params, response.text)
         assert response.json()["htsget"]["message"]
+
+
+def test_controlled_and_unpublished_objects_follow_scores_rules(
+    broker_factory: BrokerFactory, alignments: AlignmentFiles, tmp_path: Path
+) -> None:
+    storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
+    broker = broker_factory(storage, song={"url": "embedded"}, auth={"enabled": True})
+    admin = (tmp_path / "data" / "admin-key").read_text().strip()
+    config = tmp_path / "brokers" / f"broker-{broker.port}.toml"
+    other_study = subprocess.run(
+        [sys.executable, "-m", "score_broker", "keys", "create", "--scope",
+         "PROGRAMDATA-OTHER.READ", "--config", str(config)],
+        capture_output=True, text=True, check=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    (tmp_path / "user").mkdir()
+    tui = Tui(tmp_path / "user", broker.url, token=admin)
+    ids: dict[str, str] = {}
+    for files, publish in (
+        ([alignments.bam, alignments.bai], ["--publish"]),
+        ([alignments.cram], []),
+    ):
+        status, summary = tui.json(
+            "upload", "--study", STUDY, "--access", "controlled", *publish,
+            *[a for f in files for a in ("--file", str(f))],
+        )  # fmt: skip
+        assert status == 0, summary["stderr"]
+        ids.update({f["file"]: f["objectId"] for f in summary["files"] if "objectId" in f})
+    base = f"{broker.url}/ga4gh/htsget/v1/reads"
+    cases: list[tuple[str, str | None, int, str | None]] = [
+        (ids["sample.bam"], None, 401, "InvalidAuthentication"),
+        (ids["sample.bam"], "not-a-key", 401, "InvalidAuthentication"),
+        (ids["sample.bam"], other_study, 403, "PermissionDenied"),
+        (ids["sample.cram"], admin, 404, "NotFound"),  # its analysis is not published
+        (ids["sample.bam"], admin, 200, None),
+    ]
+    for object_id, token, status, kind in cases:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = httpx.get(
+            f"{base}/{object_id}", params={"format": "CRAM" if kind == "NotFound" else "BAM",
+            "referenceName": "chr3"}, headers=headers,
+        )  # fmt: skip
+        assert response.status_code == status, (token, response.text)
+        if kind:
+            assert response.json()["htsget"]["error"] == kind
+    out = tmp_path / "chr3.bam"
+    with open(out, "wb") as handle:
+        htsget.get(f"{base}/{ids['sample.bam']}", handle, reference_name="chr3", bearer_token=admin)
+    subprocess.run(["samtools", "index", str(out)], check=True)
+    assert samtools(str(out), "chr3") == samtools(str(alignments.bam), "chr3")
