@@ -24,6 +24,10 @@ class Metadata(Protocol):
         """The size and MD5 Song registered for the object; None if Song has no such file."""
         ...
 
+    def analysis_files(self, analysis_id: str) -> list[Entity]:
+        """The files of an analysis (Song's entities with this gnosId), e.g. a BAM's index."""
+        ...
+
     def unique_ignoring_case(self, study_id: str) -> bool:
         """Whether no other study's id equals `study_id` ignoring case."""
         ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from score_broker.errors import NotFound
 from score_broker.metadata.entity import Entity, FileRecord
+from score_broker.song.entities import MAX_PAGE_SIZE
 from score_broker.song.errors import SongError
 from score_broker.song.service import SongService
 
@@ -33,6 +34,10 @@ class EmbeddedSong:
             if error.status == 404:
                 return None
             raise
+
+    def analysis_files(self, analysis_id: str) -> list[Entity]:
+        page = self.song.entities.page({"gnosId": analysis_id}, 0, MAX_PAGE_SIZE, [])
+        return [Entity.from_wire(item) for item in page["content"]]
 
     def unique_ignoring_case(self, study_id: str) -> bool:
         return len(self.song.studies_ignoring_case(study_id)) <= 1

@@ -15,6 +15,8 @@ from score_broker.retrying import retrying
 
 log = logging.getLogger(__name__)
 RETRY_DELAY = 0.2
+#: An analysis holds a few files; a BAM's index is among the first page of this size.
+ANALYSIS_FILES = 2000
 
 
 class _SongFailed(Exception):
@@ -93,6 +95,14 @@ class RemoteSong:
         if not isinstance(state, str):
             raise MetadataUnavailable(f"Could not parse 'analysisState' of analysis {analysis_id}.")
         return state
+
+    def analysis_files(self, analysis_id: str) -> list[Entity]:
+        path = f"/entities?gnosId={quote(analysis_id, safe='')}&size={ANALYSIS_FILES}"
+        body = self._get(path, f"the files of analysis {analysis_id}") or {}
+        try:
+            return [Entity.from_wire(item) for item in body.get("content") or []]
+        except (KeyError, TypeError, AttributeError) as error:
+            raise MetadataUnavailable(f"Song's files of {analysis_id} lack {error}.") from error
 
     def unique_ignoring_case(self, study_id: str) -> bool:
         studies = self._get("/studies/all", "the list of studies", list) or []

@@ -198,6 +198,14 @@ class AzureStore(ObjectStore):
             size=int(props.size), md5=bytes(md5).hex() if md5 else None, etag=props.etag
         )
 
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        if end <= start:
+            return b""
+        blob = self.data.get_blob_client(key)
+        return self._call(
+            f"read {key}", lambda: blob.download_blob(offset=start, length=end - start).readall()
+        )
+
     def list_objects(self, prefix: str) -> Iterator[StoredObject]:
         blobs = self._call(
             f"list container {self.data.container_name}",

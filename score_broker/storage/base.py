@@ -143,6 +143,10 @@ class ObjectStore(ABC):
         """Every data object under `prefix` (every bucket of a pool), page by page."""
 
     @abstractmethod
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        """Bytes [start, end) of a data object (an index, a header), read by the broker itself."""
+
+    @abstractmethod
     def put_object(self, key: str, data: bytes) -> None:
         """Write a small data object in one request (the sentinel)."""
 

@@ -187,6 +187,14 @@ class LocalStore(ObjectStore):
             return None
         return ObjectHead(size=size, md5=None)
 
+    def read_range(self, key: str, start: int, end: int) -> bytes:
+        try:
+            with key_to_path(self.objects, key).open("rb") as handle:
+                handle.seek(start)
+                return handle.read(max(0, end - start))
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(f"Object {key} does not exist in the store.") from None
+
     def list_objects(self, prefix: str) -> Iterator[StoredObject]:
         base = len(str(self.objects)) + 1
         for directory, _, names in os.walk(self.objects):

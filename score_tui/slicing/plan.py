@@ -4,6 +4,9 @@ BAM: the header's BGZF blocks (read block by block from the start), the chunks t
 for each region (the last block of a chunk read whole, its size taken from its 18-byte header),
 and the 28-byte EOF block. CRAM: the bytes before the first indexed container (file definition
 and header container), the containers the CRAI lists for each region, and the EOF container.
+
+Pure: the bytes come from a `ByteSource` (the client's sparse copy, or the broker's store), so
+the broker's htsget tickets choose the same ranges as the client's `view`.
 """
 
 from __future__ import annotations
@@ -11,15 +14,36 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from score_tui.slicing.bai import BaiIndex
 from score_tui.slicing.crai import CraiIndex
 from score_tui.slicing.regions import Region
-from score_tui.slicing.remote import SparseCopy
 
 BGZF_HEADER = 18
 BGZF_EOF = 28
 CRAM_EOF = 38
+
+
+def merge(ranges: list[tuple[int, int]], gap: int = 0) -> list[tuple[int, int]]:
+    """Sorted, merged [start, end) ranges; ones less than `gap` apart are joined."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(r for r in ranges if r[1] > r[0]):
+        if merged and start <= merged[-1][1] + gap:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+class ByteSource(Protocol):
+    """Ranged reads of one object of `size` bytes; `fill` may fetch many ranges at once."""
+
+    size: int
+
+    async def read(self, start: int, length: int) -> bytes: ...
+
+    async def fill(self, ranges: list[tuple[int, int]]) -> None: ...
 
 
 class NotAlignments(ValueError):
@@ -28,9 +52,10 @@ class NotAlignments(ValueError):
 
 @dataclass(slots=True)
 class BamHeader:
-    """Contig names and lengths, in order."""
+    """Contig names and lengths, in order, and where the header's last BGZF block ends."""
 
     contigs: dict[str, int] = field(default_factory=dict)
+    end: int = 0
 
     @property
     def names(self) -> list[str]:
@@ -72,7 +97,7 @@ def _parse_bam_header(data: bytes) -> dict[str, int] | None:
     return contigs
 
 
-async def read_bam_header(copy: SparseCopy) -> BamHeader:
+async def read_bam_header(copy: ByteSource) -> BamHeader:
     """Fetch the header's blocks, one at a time from the start, and parse the contigs."""
     offset, data = 0, b""
     while offset < copy.size:
@@ -85,12 +110,12 @@ async def read_bam_header(copy: SparseCopy) -> BamHeader:
         offset += size
         contigs = _parse_bam_header(data)
         if contigs is not None:
-            return BamHeader(contigs)
+            return BamHeader(contigs, offset)
     raise NotAlignments("the BAM header does not end before the end of the file")
 
 
 async def bam_ranges(
-    copy: SparseCopy, index: BaiIndex, header: BamHeader, regions: list[Region]
+    copy: ByteSource, index: BaiIndex, header: BamHeader, regions: list[Region]
 ) -> list[tuple[int, int]]:
     """The byte ranges holding every record of `regions` (whole BGZF blocks)."""
     names = header.names
@@ -110,7 +135,7 @@ async def bam_ranges(
 
 
 async def fetch_bam(
-    copy: SparseCopy, index: BaiIndex, regions: list[Region], header: BamHeader
+    copy: ByteSource, index: BaiIndex, regions: list[Region], header: BamHeader
 ) -> None:
     ranges = await bam_ranges(copy, index, header, regions)
     await copy.fill([*ranges, (copy.size - BGZF_EOF, copy.size)])

@@ -18,6 +18,7 @@ from score_tui.client.backoff import Backoff
 from score_tui.client.errors import Retryable, TransferError, UrlRefused, network_error
 from score_tui.client.retrying import retrying
 from score_tui.engine.dataplane import store_error
+from score_tui.slicing.plan import merge
 
 #: Ranges closer than this are fetched as one request (fewer round trips for a few bytes).
 GAP = 4096
@@ -28,17 +29,6 @@ RETRY = Backoff(attempts=5, base=0.5, cap=8.0)
 def http_client() -> httpx.AsyncClient:
     """The client slices fetch with: patient reads, no pool limit on waiting."""
     return httpx.AsyncClient(timeout=httpx.Timeout(60, pool=None))
-
-
-def merge(ranges: list[tuple[int, int]], gap: int = 0) -> list[tuple[int, int]]:
-    """Sorted, merged [start, end) ranges; ones less than `gap` apart are joined."""
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(r for r in ranges if r[1] > r[0]):
-        if merged and start <= merged[-1][1] + gap:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def pieces(ranges: list[tuple[int, int]], size: int = PIECE) -> list[tuple[int, int]]:

@@ -93,3 +93,32 @@ def test_nothing_below_the_ui_imports_textual() -> None:
         if module == "textual" or module.startswith("textual.")
     ]
     assert found == []
+
+
+#: What the broker may import of the client: the pure index and planning code.
+SHARED_WITH_THE_BROKER = {
+    "score_tui.errors",
+    "score_tui.slicing.bai",
+    "score_tui.slicing.crai",
+    "score_tui.slicing.plan",
+    "score_tui.slicing.regions",
+}
+
+
+def test_the_broker_imports_only_pure_client_modules() -> None:
+    broker = PACKAGE.parent / "score_broker"
+    used = {
+        module
+        for path in sorted(broker.rglob("*.py"))
+        for module in imports(path)
+        if module.startswith("score_tui")
+    }
+    assert used <= SHARED_WITH_THE_BROKER
+    for module in SHARED_WITH_THE_BROKER:
+        path = PACKAGE.parent / (module.replace(".", "/") + ".py")
+        outside = {
+            name
+            for name in imports(path)
+            if name.startswith("score_tui") and name not in SHARED_WITH_THE_BROKER
+        }
+        assert outside == set(), module
