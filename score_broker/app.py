@@ -31,6 +31,7 @@ from score_broker.services import Services
 from score_broker.services.access import AccessControl
 from score_broker.services.cleanup import Cleanup, Lease, clean_once
 from score_broker.services.downloads import DownloadService
+from score_broker.services.drs import DrsService
 from score_broker.services.listing import ListingService
 from score_broker.services.planner import PartPlanner
 from score_broker.services.upload_state import UploadState
@@ -204,6 +205,7 @@ def build_services(settings: Settings, store: ObjectStore | None = None) -> Serv
         song=song,
         song_access=SongAccess(auth.enabled, song_rule),
         listing=ListingService(store, state.object_key(""), storage.listing_cache_seconds),
+        drs=DrsService(settings.public_url, storage.backend, access, metadata, downloads),
     )
 
 
@@ -244,7 +246,7 @@ async def _clean_periodically(settings: Settings, services: Services) -> None:
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """The broker's ASGI application; builds the services unless they are given."""
-    from score_broker.api import dataplane, download, listing, service_info, song, upload
+    from score_broker.api import dataplane, download, drs, listing, service_info, song, upload
     from score_broker.api.body_limit import BodyLimitMiddleware
     from score_broker.api.client_kind import ClientKindMiddleware
     from score_broker.api.errors import CatchAllMiddleware, install_error_handlers
@@ -283,6 +285,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(listing.router)
     app.include_router(download.router)
     app.include_router(upload.router)
+    app.include_router(drs.router)
     if services.song is not None:
         app.include_router(song.router)
     if isinstance(services.store, LocalStore):
