@@ -138,6 +138,9 @@ def fetch(seeded: Seeded, name: str, token: str | None) -> bytes:
     assert set(access.json()) == {"url"}
     data = httpx.get(access.json()["url"])
     assert data.status_code == 200
+    ranged = httpx.get(access.json()["url"], headers={"Range": "bytes=10-19"})
+    assert ranged.status_code == 206
+    assert ranged.content == seeded.contents[name][10:20]
     assert hashlib.md5(data.content).hexdigest() == md5  # noqa: S324
     return data.content
 
