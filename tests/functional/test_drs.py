@@ -1,4 +1,4 @@
-"""GA4GH DRS 1.2.0 on a broker with the embedded Song, on the local store and on S3: objects
+"""GA4GH DRS 1.2.0 on a broker with the embedded Song, on the local store, S3 and Azure: objects
 resolved and downloaded as a DRS client does it, with plain httpx, under Score's access rules."""
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def seed(broker: BrokerProcess, admin_key: str) -> Seeded:
     )
 
 
-@pytest.fixture(params=["local", "moto"])
+@pytest.fixture(params=["local", "moto", "azurite"])
 def seeded(request: pytest.FixtureRequest, broker_factory: BrokerFactory, tmp_path: Path) -> Seeded:
     storage = _storage_for(request.param, request, tmp_path / "store")
     broker = broker_factory(storage, song={"url": "embedded"}, auth={"enabled": True})
