@@ -31,6 +31,7 @@ from score_broker.services import Services
 from score_broker.services.access import AccessControl
 from score_broker.services.cleanup import Cleanup, Lease, clean_once
 from score_broker.services.downloads import DownloadService
+from score_broker.services.drs import DrsService
 from score_broker.services.htsget import HtsgetService
 from score_broker.services.listing import ListingService
 from score_broker.services.planner import PartPlanner
@@ -206,6 +207,7 @@ def build_services(settings: Settings, store: ObjectStore | None = None) -> Serv
         song_access=SongAccess(auth.enabled, song_rule),
         listing=ListingService(store, state.object_key(""), storage.listing_cache_seconds),
         htsget=HtsgetService(store, state.object_key, metadata, download_urls),
+        drs=DrsService(settings.public_url, storage.backend, access, metadata, downloads),
     )
 
 
@@ -246,7 +248,16 @@ async def _clean_periodically(settings: Settings, services: Services) -> None:
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     """The broker's ASGI application; builds the services unless they are given."""
-    from score_broker.api import dataplane, download, htsget, listing, service_info, song, upload
+    from score_broker.api import (
+        dataplane,
+        download,
+        drs,
+        htsget,
+        listing,
+        service_info,
+        song,
+        upload,
+    )
     from score_broker.api.body_limit import BodyLimitMiddleware
     from score_broker.api.client_kind import ClientKindMiddleware
     from score_broker.api.errors import CatchAllMiddleware, install_error_handlers
@@ -286,6 +297,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.include_router(download.router)
     app.include_router(htsget.router)
     app.include_router(upload.router)
+    app.include_router(drs.router)
     if services.song is not None:
         app.include_router(song.router)
     if isinstance(services.store, LocalStore):

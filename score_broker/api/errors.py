@@ -2,6 +2,7 @@
 
 Bodies are shaped like Spring Boot's error JSON that Score sends (`timestamp`, `status`,
 `error`, `path`), plus the `message` Score leaves out, so people can see what went wrong.
+Under /song they are Song's, and under /ga4gh/drs/v1 DRS's `{"msg", "status_code"}`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from score_broker.api.drs import PREFIX as DRS_PREFIX
 from score_broker.errors import (
     BrokerError,
     Forbidden,
@@ -65,6 +67,16 @@ def _is_song(request: Request) -> bool:
     return request.url.path == "/song" or request.url.path.startswith("/song/")
 
 
+def _is_drs(request: Request) -> bool:
+    path = request.url.path
+    return path == DRS_PREFIX or path.startswith(DRS_PREFIX + "/")
+
+
+def drs_error(status: int, message: str) -> JSONResponse:
+    """DRS's error body."""
+    return JSONResponse({"msg": message, "status_code": status}, status_code=status)
+
+
 def _song_response(request: Request, error: SongError) -> JSONResponse:
     return SongJSONResponse(error.body(str(request.url)), status_code=error.status)
 
@@ -76,12 +88,17 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Unauthorized)
     async def unauthorized(request: Request, error: Unauthorized) -> Response:
-        response = error_response(request, 401, str(error))
+        if _is_drs(request):
+            response = drs_error(401, str(error))
+        else:
+            response = error_response(request, 401, str(error))
         response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
         return response
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, error: Forbidden) -> Response:
+        if _is_drs(request):
+            return drs_error(403, str(error))
         return PlainTextResponse(str(error), status_code=403)
 
     @app.exception_handler(BrokerError)
@@ -92,6 +109,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if _is_song(request):
             error_id = "malformed.parameter" if status == 400 else "unknown.error"
             return _song_response(request, SongError(error_id, status, str(error)))
+        if _is_drs(request):
+            return drs_error(status, str(error))
         return error_response(request, status, str(error))
 
     @app.exception_handler(RequestValidationError)
@@ -99,6 +118,8 @@ def install_error_handlers(app: FastAPI) -> None:
         if _is_song(request):
             song = SongError("malformed.parameter", 400, _describe_validation(error))
             return _song_response(request, song)
+        if _is_drs(request):
+            return drs_error(400, _describe_validation(error))
         return error_response(request, 400, _describe_validation(error))
 
     @app.exception_handler(StarletteHTTPException)
@@ -107,10 +128,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def http_error_response(request: Request, error: StarletteHTTPException) -> JSONResponse:
-    """An HTTP-level refusal, in Song's shape under /song and Score's elsewhere."""
+    """An HTTP-level refusal, in Song's shape under /song, DRS's under /ga4gh/drs/v1 and
+    Score's elsewhere."""
     if _is_song(request):
         error_id = SONG_ERROR_IDS.get(error.status_code, "unknown.error")
         return _song_response(request, SongError(error_id, error.status_code, str(error.detail)))
+    if _is_drs(request):
+        return drs_error(error.status_code, str(error.detail))
     return error_response(request, error.status_code, str(error.detail))
 
 
@@ -143,6 +167,8 @@ class CatchAllMiddleware:
                     "unknown.error", 500, "Internal error; the broker's log has details"
                 )
                 response: Response = _song_response(request, song)
+            elif _is_drs(request):
+                response = drs_error(500, "Internal error in the broker; its log has the details.")
             else:
                 response = error_response(
                     request, 500, "Internal error in the broker; its log has the details."

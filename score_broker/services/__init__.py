@@ -1,4 +1,4 @@
-"""Broker services: part planning, upload state, upload and download specs, access rules."""
+"""Broker services: part planning, upload state, upload and download specs, access rules, DRS."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from score_broker.auth.authenticator import Authenticator
     from score_broker.services.access import AccessControl
     from score_broker.services.downloads import DownloadService
+    from score_broker.services.drs import DrsService
     from score_broker.services.htsget import HtsgetService
     from score_broker.services.listing import ListingService
     from score_broker.services.uploads import UploadService
@@ -31,3 +32,4 @@ class Services:
     song_access: SongAccess
     listing: ListingService
     htsget: HtsgetService
+    drs: DrsService

@@ -38,7 +38,9 @@ class DownloadService:
         self.store.check_for_ping()
         return self.store.sign_get(self.sentinel_key, PING_URL_EXPIRY, None)
 
-    def _stored_spec(self, object_id: str) -> ObjectSpecification:
+    def stored_spec(self, object_id: str) -> ObjectSpecification:
+        """The whole object's spec, without URLs: the final one of its upload, or one made from
+        the stored object; NotFound if the store does not have it."""
         final = self.state.load_final(object_id)
         if final is not None:
             return final
@@ -62,7 +64,7 @@ class DownloadService:
             raise InvalidRequest(f"offset must be 0 or more, not {offset}.")
         if length < -1:
             raise InvalidRequest(f"length must be -1 (to the end) or 0 or more, not {length}.")
-        spec = self._stored_spec(object_id)
+        spec = self.stored_spec(object_id)
         if external:
             spec.parts = [Part(part_number=1, part_size=-1, offset=0)]
             spec.object_size = length

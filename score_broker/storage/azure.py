@@ -195,7 +195,10 @@ class AzureStore(ObjectStore):
             return None
         md5 = props.content_settings.content_md5
         return ObjectHead(
-            size=int(props.size), md5=bytes(md5).hex() if md5 else None, etag=props.etag
+            size=int(props.size),
+            md5=bytes(md5).hex() if md5 else None,
+            etag=props.etag,
+            modified=props.last_modified,
         )
 
     def read_range(self, key: str, start: int, end: int) -> bytes:

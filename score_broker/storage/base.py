@@ -10,6 +10,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from score_broker.errors import BrokerError, NotFound, StorageUnavailable
@@ -43,11 +44,13 @@ def check_each(kind: str, names: Iterable[str], exists: Callable[[str], bool]) -
 
 @dataclass(frozen=True, slots=True)
 class ObjectHead:
-    """Size and, where the store records them, the hex MD5 and the ETag of a data object."""
+    """Size and, where the store records them, the hex MD5, the ETag and the time of the last
+    write of a data object."""
 
     size: int
     md5: str | None
     etag: str | None = None
+    modified: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ import os
 import secrets
 import shutil
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -182,10 +183,11 @@ class LocalStore(ObjectStore):
 
     def head(self, key: str) -> ObjectHead | None:
         try:
-            size = key_to_path(self.objects, key).stat().st_size
+            stat = key_to_path(self.objects, key).stat()
         except FileNotFoundError:
             return None
-        return ObjectHead(size=size, md5=None)
+        modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+        return ObjectHead(size=stat.st_size, md5=None, modified=modified)
 
     def read_range(self, key: str, start: int, end: int) -> bytes:
         try:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -59,6 +60,14 @@ def _epoch_ms(stamp: str) -> int:
         return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() * 1000)
     except ValueError:
         return 0
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """A Last-Modified header (RFC 7231 date), None when absent or unreadable."""
+    try:
+        return parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _sse_headers(sse: str, kms_key_id: str) -> dict[str, str]:
@@ -271,7 +280,8 @@ class S3Store(ObjectStore):
             return None
         md5 = parse_md5(found.headers.get("content-md5"))
         md5 = md5 or parse_md5(found.headers.get(f"x-amz-meta-{CUSTOM_MD5_METADATA}"))
-        return ObjectHead(size=found.size, md5=md5, etag=found.etag or None)
+        modified = _http_date(found.headers.get("last-modified"))
+        return ObjectHead(size=found.size, md5=md5, etag=found.etag or None, modified=modified)
 
     def list_objects(self, prefix: str) -> Iterator[StoredObject]:
         """The base bucket (objects from before a pool), then each bucket of the pool, as
