@@ -95,7 +95,9 @@ async def reads(object_id: str, request: Request, svc: ServicesDep) -> JSONRespo
         query = parse_query(request.query_params)
         caller = await identity(request, svc)
         svc.access.check_download(caller, object_id, exclude_urls=True)
-        entity = svc.htsget.published_entity(object_id)
+        entity = svc.access.published_entity(object_id)
+        if entity is None:
+            raise HtsgetError("NotFound", "htsget needs Song to find an object's index.")
         ticket = await svc.htsget.ticket(entity, query)
     except BrokerError as error:
         return _refusal(error)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from score_broker.auth.identity import Identity, ScopeRule
 from score_broker.checksums import parse_md5
-from score_broker.errors import Forbidden, InvalidRequest, Unauthorized
+from score_broker.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
 from score_broker.metadata import Entity, Metadata
 from score_broker.services import validation
 
@@ -128,24 +128,7 @@ class AccessControl:
     def check_download(self, identity: Identity | None, object_id: str, exclude_urls: bool) -> None:
         """Raises Unauthorized, Forbidden, NotFound or InvalidRequest if no spec may be given."""
         validation.object_id(object_id)
-        entity: Entity | None = None
-        if self.enabled and not self.download_rule.has_system(identity):
-            entity = self._entity(object_id)
-            if entity is None:
-                raise Forbidden(DOWNLOAD_DENIED)
-            access = (entity.access or "").strip().lower()
-            if access in ("", "null", "controlled"):
-                if identity is None:
-                    raise Unauthorized(
-                        "A token is required to download a controlled-access file; "
-                        "send 'Authorization: Bearer <token>'."
-                    )
-                if not self._has_study(self.download_rule, identity, entity.project_code):
-                    raise Forbidden(DOWNLOAD_DENIED)
-            elif access != "open":
-                raise InvalidRequest(
-                    f"Song gives object {object_id} the unknown access {access!r}."
-                )
+        entity = self.check_reader(identity, object_id)
         if not exclude_urls and self.metadata is not None and not self.legacy_mode:
             entity = entity or self._entity(object_id)
             assert entity is not None
@@ -155,3 +138,40 @@ class AccessControl:
                     "download URLs are only given for PUBLISHED analyses (use exclude-urls=true "
                     "to describe the object without URLs)."
                 )
+
+    def check_reader(
+        self, identity: Identity | None, object_id: str, entity: Entity | None = None
+    ) -> Entity | None:
+        """Score's download scopes: raises Unauthorized, Forbidden or InvalidRequest unless the
+        caller may read the object. Returns its entity when one was read (or given)."""
+        if not self.enabled or self.download_rule.has_system(identity):
+            return entity
+        entity = entity or self._entity(object_id)
+        if entity is None:
+            raise Forbidden(DOWNLOAD_DENIED)
+        access = (entity.access or "").strip().lower()
+        if access in ("", "null", "controlled"):
+            if identity is None:
+                raise Unauthorized(
+                    "A token is required to download a controlled-access file; "
+                    "send 'Authorization: Bearer <token>'."
+                )
+            if not self._has_study(self.download_rule, identity, entity.project_code):
+                raise Forbidden(DOWNLOAD_DENIED)
+        elif access != "open":
+            raise InvalidRequest(f"Song gives object {object_id} the unknown access {access!r}.")
+        return entity
+
+    def published_entity(self, object_id: str) -> Entity | None:
+        """The object's Song entity; NotFound unless Song knows it and its analysis is
+        PUBLISHED, InvalidRequest for a malformed id. None when the broker has no Song."""
+        validation.object_id(object_id)
+        if self.metadata is None:
+            return None
+        entity = self.metadata.entity(object_id)
+        if (state := self._state(entity)) != "PUBLISHED":
+            raise NotFound(
+                f"Object {object_id} is in analysis {entity.gnos_id}, whose state is {state}: "
+                "only objects of PUBLISHED analyses are served."
+            )
+        return entity

@@ -17,8 +17,7 @@ from urllib.parse import urlsplit
 from score_broker import __version__
 from score_broker.auth.identity import Identity
 from score_broker.errors import InvalidRequest, NotFound
-from score_broker.metadata import Metadata
-from score_broker.services import validation
+from score_broker.metadata import Entity, Metadata
 from score_broker.services.access import AccessControl
 from score_broker.services.downloads import DownloadService
 
@@ -56,33 +55,26 @@ class DrsService:
             "version": __version__,
         }
 
-    def _check(self, identity: Identity | None, object_id: str) -> None:
-        """NotFound unless the object is known and PUBLISHED; then Score's download rules."""
+    def _entity(self, identity: Identity | None, object_id: str) -> Entity | None:
+        """The object's entity (None without Song) if it is a DRS object the caller may read:
+        NotFound unless it is known and PUBLISHED; then Score's download rules."""
         try:
-            validation.object_id(object_id)
+            entity = self.access.published_entity(object_id)
         except InvalidRequest as error:
             raise NotFound(f"There is no DRS object {object_id[:80]!r}: {error}") from None
-        if self.metadata is not None:
-            entity = self.metadata.entity(object_id)
-            state = self.metadata.analysis_state(entity.project_code, entity.gnos_id)
-            if state != "PUBLISHED":
-                raise NotFound(
-                    f"Object {object_id} is in analysis {entity.gnos_id}, whose state is "
-                    f"{state}: only objects of PUBLISHED analyses are served."
-                )
-        self.access.check_download(identity, object_id, exclude_urls=False)
+        self.access.check_reader(identity, object_id, entity)
+        return entity
 
     def drs_object(self, identity: Identity | None, object_id: str) -> dict[str, Any]:
         """The DrsObject of a single blob: size, creation time, MD5, name, one access method."""
-        self._check(identity, object_id)
+        entity = self._entity(identity, object_id)
         spec = self.downloads.stored_spec(object_id)
         head = self.downloads.store.head(spec.object_key)
         if head is None:
             raise NotFound(f"Object {object_id} does not exist in the store.")
         name: str | None = None
         md5 = spec.object_md5 or head.md5
-        if self.metadata is not None:
-            entity = self.metadata.entity(object_id)
+        if entity is not None and self.metadata is not None:
             name = entity.file_name or None
             record = self.metadata.file_record(entity.project_code, object_id)
             md5 = (record.md5 if record is not None else None) or md5
@@ -105,7 +97,7 @@ class DrsService:
         self, identity: Identity | None, object_id: str, access_id: str
     ) -> dict[str, Any]:
         """A pre-signed GET URL of the whole object, for the object's one access id."""
-        self._check(identity, object_id)
+        self._entity(identity, object_id)
         if access_id != self.backend:
             raise NotFound(
                 f"Object {object_id} has no access id {access_id[:80]!r}; "

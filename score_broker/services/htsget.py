@@ -19,10 +19,11 @@ from typing import Any
 import anyio
 import pysam
 
-from score_broker.errors import BrokerError, NotFound
+from score_broker.errors import BrokerError
 from score_broker.metadata import Entity, Metadata
 from score_broker.services.url_lifetimes import UrlLifetime
 from score_broker.storage.base import ObjectStore
+from score_tui.index_names import pick_index
 from score_tui.slicing.bai import BadIndex, BaiIndex
 from score_tui.slicing.crai import CraiIndex
 from score_tui.slicing.plan import (
@@ -92,14 +93,6 @@ def _data_url(data: bytes) -> str:
     return "data:application/octet-stream;base64," + base64.b64encode(data).decode("ascii")
 
 
-def index_of(entity: Entity, siblings: list[Entity], suffix: str) -> Entity | None:
-    """`<name><suffix>` or `<stem><suffix>` in the analysis, as the client's `view` finds it."""
-    name = entity.file_name.lower()
-    wanted = [name + suffix, name.rsplit(".", 1)[0] + suffix]
-    by_name = {s.file_name.lower(): s for s in siblings if s.id != entity.id}
-    return next((by_name[w] for w in wanted if w in by_name), None)
-
-
 def cram_contigs(header: bytes, eof: bytes) -> dict[str, int]:
     """Contigs of a CRAM from its file definition and header container (read by htslib)."""
     with tempfile.TemporaryDirectory() as directory:
@@ -127,23 +120,11 @@ class HtsgetService:
         self.metadata = metadata
         self.url_lifetime = url_lifetime
 
-    def published_entity(self, object_id: str) -> Entity:
-        """The object's Song entity; NotFound unless its analysis is PUBLISHED."""
-        if self.metadata is None:
-            raise HtsgetError("NotFound", "htsget needs Song to find an object's index.")
-        try:
-            entity = self.metadata.entity(object_id)
-            state = self.metadata.analysis_state(entity.project_code, entity.gnos_id)
-        except NotFound:
-            raise HtsgetError("NotFound", f"No object {object_id} is registered.") from None
-        if state != "PUBLISHED":
-            raise HtsgetError("NotFound", f"Object {object_id} is not published.")
-        return entity
-
     def _index(self, entity: Entity, data_format: str) -> Entity:
         assert self.metadata is not None
         siblings = self.metadata.analysis_files(entity.gnos_id)
-        index = index_of(entity, siblings, INDEXES[data_format])
+        others = {s.file_name.lower(): s for s in siblings if s.id != entity.id}
+        index = pick_index(entity.file_name, others, (INDEXES[data_format],))
         if index is None:
             raise HtsgetError(
                 "NotFound",

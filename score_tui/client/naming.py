@@ -5,8 +5,7 @@ from __future__ import annotations
 import uuid
 
 from score_tui.client.models import Entity
-
-INDEX_SUFFIXES = (".bai", ".crai", ".tbi", ".csi", ".idx")
+from score_tui.index_names import INDEX_SUFFIXES, pick_index
 
 
 def is_uuid(text: str) -> bool:
@@ -30,14 +29,8 @@ def object_id_from(text: str) -> str | None:
 def index_of(entity: Entity, siblings: list[Entity]) -> Entity | None:
     """The index file of `entity` in its analysis: `<name>.bai|.crai|.tbi|.csi|.idx`, or
     `<stem>.bai|.crai` (`x.bam` -> `x.bai`), compared case-insensitively."""
-    name = entity.file_name.lower()
-    stem = name.rsplit(".", 1)[0]
-    wanted = [name + suffix for suffix in INDEX_SUFFIXES] + [stem + ".bai", stem + ".crai"]
-    by_name = {s.file_name.lower(): s for s in siblings if s.id != entity.id}
-    for candidate in wanted:
-        if candidate in by_name:
-            return by_name[candidate]
-    return None
+    others = {s.file_name.lower(): s for s in siblings if s.id != entity.id}
+    return pick_index(entity.file_name, others)
 
 
 def is_index(entity: Entity) -> bool:

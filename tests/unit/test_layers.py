@@ -9,7 +9,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "score_tui"
 #: Lowest first. A part is a module or subpackage directly under score_tui.
 LAYERS: list[set[str]] = [
-    {"errors", "units"},
+    {"errors", "units", "index_names"},
     {"client"},
     {"engine"},
     {"config", "workspace"},
@@ -18,7 +18,7 @@ LAYERS: list[set[str]] = [
     {"live_queue", "widgets", "screens", "app"},
     {"demo", "cli", "__main__", "__init__"},
 ]
-BELOW_THE_UI = {"errors", "units", "client", "engine", "config", "workspace"}
+BELOW_THE_UI = {"errors", "units", "index_names", "client", "engine", "config", "workspace"}
 BELOW_THE_UI |= {"planning", "slicing", "batch"}
 
 
@@ -98,6 +98,7 @@ def test_nothing_below_the_ui_imports_textual() -> None:
 #: What the broker may import of the client: the pure index and planning code.
 SHARED_WITH_THE_BROKER = {
     "score_tui.errors",
+    "score_tui.index_names",
     "score_tui.slicing.bai",
     "score_tui.slicing.crai",
     "score_tui.slicing.plan",
