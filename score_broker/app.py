@@ -48,6 +48,7 @@ from score_broker.storage.azure import AzureStore
 from score_broker.storage.base import ObjectStore
 from score_broker.storage.local import LocalStore
 from score_broker.storage.s3 import S3Store
+from score_broker.tls import trusting_own_certificate
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,13 @@ def build_embedded_song(settings: Settings) -> SongService:
     """What `score-broker song import` works with: the embedded Song's database. An import
     never publishes, so the store is only reachable through a Score API, never opened here."""
     settings.data_directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    check = HttpCheck(settings.song.score_url or settings.public_url, settings.song.score_token)
+    song = settings.song
+    if song.score_url:
+        check = HttpCheck(song.score_url, song.score_token)
+    else:  # this broker, through its public URL: trusting its own certificate when it has one
+        cert_file = settings.server.tls_cert_file
+        verify = trusting_own_certificate(cert_file) if cert_file else True
+        check = HttpCheck(settings.public_url, song.score_token, verify=verify)
     database = open_databases(settings.database, settings.data_directory, (SONG,))[SONG]
     seed_analysis_types(database)
     return SongService(database, check, settings.limits)

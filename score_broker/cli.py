@@ -12,6 +12,7 @@ from pathlib import Path
 from score_broker import __version__
 from score_broker.config import ConfigError, Settings, load_settings
 from score_broker.errors import BrokerError
+from score_broker.tls import check_server_files
 
 log = logging.getLogger("score_broker")
 DURATION = re.compile(r"^(\d+)([smhdw])$")
@@ -135,7 +136,10 @@ def _describe(settings: Settings) -> str:
     else:
         where = f"local store {settings.local_directory}"
     song = settings.song.url
-    return f"{where}, Song {song}, listening on {settings.server.host}:{settings.server.port}"
+    listening = f"{settings.server.host}:{settings.server.port}"
+    if settings.serves_tls:
+        listening += f" (HTTPS, certificate {settings.server.tls_cert_file})"
+    return f"{where}, Song {song}, listening on {listening}"
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -144,6 +148,9 @@ def serve(args: argparse.Namespace) -> int:
     from score_broker.app import build_services, create_app, ensure_admin_key
 
     settings = load_settings(args.config, overrides={"host": args.host, "port": args.port})
+    server = settings.server
+    if settings.serves_tls:  # before anything starts: a bad pair is a config error, exit 2
+        check_server_files(server.tls_cert_file, server.tls_key_file)
     _configure_logging(settings.server.log_level)
     services = build_services(settings)
     app = create_app(settings, services)
@@ -181,6 +188,8 @@ def serve(args: argparse.Namespace) -> int:
         # configuration (uvicorn would otherwise believe any local process).
         proxy_headers=bool(settings.server.trusted_proxies),
         forwarded_allow_ips=settings.server.trusted_proxies or None,
+        ssl_certfile=server.tls_cert_file or None,
+        ssl_keyfile=server.tls_key_file or None,
     )
     return 0
 

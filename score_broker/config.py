@@ -37,8 +37,12 @@ class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(8087, ge=0, le=65535)
     #: Base URL clients use to reach this broker (the local store's URLs start with it);
-    #: empty means http://<host>:<port>.
+    #: empty means http://<host>:<port>, or https://<host>:<port> when serving TLS.
     public_url: str = ""
+    #: Serve HTTPS with this certificate (PEM, the chain after it) and its private key (PEM,
+    #: not encrypted); both or neither. Empty: plain HTTP (behind a TLS proxy, say).
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = True
     #: Where the broker keeps its own files (API keys, the embedded Song, the local store);
@@ -260,7 +264,12 @@ class Settings(Section):
             host = "127.0.0.1"
         elif ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.server.port}"
+        scheme = "https" if self.serves_tls else "http"
+        return f"{scheme}://{host}:{self.server.port}"
+
+    @property
+    def serves_tls(self) -> bool:
+        return bool(self.server.tls_cert_file)
 
     @property
     def data_directory(self) -> Path:
@@ -330,6 +339,12 @@ def load_settings(
         first = error.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise ConfigError(f"Configuration key {where}: {first['msg']}.") from error
+    server = settings.server
+    if bool(server.tls_cert_file) != bool(server.tls_key_file):
+        given, missing = ("tls_cert_file", "tls_key_file")[:: 1 if server.tls_cert_file else -1]
+        raise ConfigError(
+            f"[server] {given} is set but {missing} is not; set both to serve HTTPS, or neither."
+        )
     database = settings.database.url
     if database and not database.startswith(("postgresql://", "postgres://")):
         raise ConfigError(

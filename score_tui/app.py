@@ -24,7 +24,7 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.worker import WorkerCancelled
 
-from score_tui.client.errors import TransferError
+from score_tui.client.errors import CertificateRefused, TransferError
 from score_tui.config import Settings, state_dir
 from score_tui.engine.engine import Engine
 from score_tui.engine.journal import Journal
@@ -176,6 +176,10 @@ class TransferApp(App[str | None]):
         """Check the broker, then resume what was interrupted (or say what waits)."""
         try:
             profile = await self.workspace.check_storage(verify_connection=True)
+        except CertificateRefused as exc:  # the line says what to do; the URL is not at fault
+            self.broker_status = "certificate refused"
+            self.notify(str(exc), title="Broker certificate refused", severity="error", timeout=30)
+            return
         except TransferError as exc:
             self.broker_status = "unreachable"
             self.notify(

@@ -35,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--server-url", help="the broker (Score server) URL [STORAGE_URL]")
     parser.add_argument("--metadata-url", help="the Song URL [METADATA_URL]")
     parser.add_argument("--token-file", help="read the access token from this file")
+    parser.add_argument("--ca-file", help="trust this CA (PEM) too, for HTTPS [SSL_CERT_FILE]")
     return parser
 
 
@@ -77,6 +78,7 @@ def _run_app(args: argparse.Namespace) -> int:
                 server_url=args.server_url,
                 metadata_url=args.metadata_url,
                 token_file=args.token_file,
+                ca_file=args.ca_file,
             )
             settings = load(overrides)
             seeded: dict[str, str] = {}

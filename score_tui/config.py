@@ -19,6 +19,7 @@ from typing import Any
 import platformdirs
 import tomli_w
 
+from score_tui.client.tls import CaFileError, check_ca_file
 from score_tui.engine.settings import EngineSettings
 from score_tui.errors import ScoreTuiError
 
@@ -56,6 +57,7 @@ class Overrides:
     token_file: str | None = None
     concurrency: int | None = None
     bandwidth_limit: str | None = None
+    ca_file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,9 @@ class Settings:
     resume_on_start: bool = True
     #: Whether a broker was named (flag, STORAGE_URL or a profile) rather than defaulted.
     broker_configured: bool = True
+    #: A CA file (PEM) trusted besides the system's certificates (--ca-file, the profile's
+    #: ca_file); SSL_CERT_FILE is read by OpenSSL itself.
+    ca_file: str | None = None
 
     @property
     def journal_path(self) -> Path:
@@ -128,6 +133,7 @@ def load(overrides: Overrides | None = None) -> Settings:
         or f"{server_url}/song"
     ).rstrip("/")
     token, source = resolve_token(name, flags.token_file)
+    ca_file = _ca_file(flags.ca_file, profile.get("ca_file"), path)
     return Settings(
         profile=name,
         server_url=server_url,
@@ -138,7 +144,28 @@ def load(overrides: Overrides | None = None) -> Settings:
         config_file=path,
         resume_on_start=bool(document.get("tui", {}).get("resume_on_start", True)),
         broker_configured=bool(named),
+        ca_file=ca_file,
     )
+
+
+def _ca_file(flag: str | None, configured: object, path: Path) -> str | None:
+    """The CA file of --ca-file (else the profile's, a relative path read from the config
+    file's directory), once it is known to hold a PEM certificate."""
+    if flag:
+        ca_file = str(Path(flag).expanduser().absolute())
+    elif configured is None or configured == "":
+        return None
+    elif not isinstance(configured, str):
+        raise ConfigError(f"ca_file in {path} must be the path of a PEM file")
+    else:
+        ca_file = str(path.parent / Path(configured).expanduser())
+    try:
+        check_ca_file(ca_file)
+    except CaFileError as exc:
+        raise ConfigError(
+            f"{exc}; give a PEM file of the CA that signed the broker's certificate"
+        ) from None
+    return ca_file
 
 
 def profile_names() -> list[str]:

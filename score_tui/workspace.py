@@ -37,9 +37,9 @@ class Workspace:
 
     async def __aenter__(self) -> Workspace:
         s = self.settings
-        self.api = ScoreApi(s.server_url, s.token)
+        self.api = ScoreApi(s.server_url, s.token, ca_file=s.ca_file)
         self._stack.push_async_callback(self.api.aclose)
-        self.song = SongApi(s.metadata_url, s.token)
+        self.song = SongApi(s.metadata_url, s.token, ca_file=s.ca_file)
         self._stack.push_async_callback(self.song.aclose)
         self.journal = Journal(s.journal_path)
         self._stack.callback(self.journal.close)

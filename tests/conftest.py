@@ -163,10 +163,12 @@ def broker_factory(tmp_path: Path) -> Iterator[BrokerFactory]:
         song: dict[str, Any] | None = None,
         auth: dict[str, Any] | None = None,
         database: str = "",
+        ca_file: Path | None = None,
         **server: Any,
     ) -> BrokerProcess:
         """A broker on `storage`; by default without Song and without authorization, its keys
-        and Song in SQLite files (or in the PostgreSQL database at `database`)."""
+        and Song in SQLite files (or in the PostgreSQL database at `database`). With
+        `tls_cert_file` and `tls_key_file` it serves HTTPS, trusted through `ca_file`."""
         config = {
             "server": {"log_level": "info", "data_directory": str(tmp_path / "data"), **server},
             "database": {"url": database},
@@ -174,7 +176,7 @@ def broker_factory(tmp_path: Path) -> Iterator[BrokerFactory]:
             "song": song or {"url": "none"},
             "auth": auth or {"enabled": False},
         }
-        broker = BrokerProcess(config, tmp_path / "brokers").start(healthy)
+        broker = BrokerProcess(config, tmp_path / "brokers", ca_file=ca_file).start(healthy)
         started.append(broker)
         return broker
 

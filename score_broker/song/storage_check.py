@@ -9,6 +9,7 @@ the same questions; over HTTP, a Score server (or another broker) answers them.
 from __future__ import annotations
 
 import re
+import ssl
 from typing import Any, Protocol, cast
 
 import httpx
@@ -84,9 +85,17 @@ class InProcessCheck:
 class HttpCheck:
     """Calls a Score server with Song's configured token."""
 
-    def __init__(self, score_url: str, token: str, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        score_url: str,
+        token: str,
+        timeout: float = 30.0,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=score_url.rstrip("/"), headers=headers, timeout=timeout)
+        self._http = httpx.Client(
+            base_url=score_url.rstrip("/"), headers=headers, timeout=timeout, verify=verify
+        )
 
     def _get(self, path: str, **params: Any) -> httpx.Response:
         try:

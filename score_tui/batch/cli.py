@@ -72,6 +72,7 @@ def _global_options() -> argparse.ArgumentParser:
     common.add_argument("--server-url", help="the broker (Score server) URL [STORAGE_URL]")
     common.add_argument("--metadata-url", help="the Song URL [METADATA_URL]")
     common.add_argument("--token-file", help="read the access token from this file")
+    common.add_argument("--ca-file", help="trust this CA (PEM) too, for HTTPS [SSL_CERT_FILE]")
     common.add_argument("--concurrency", type=int, help="parts in flight [TRANSPORT_PARALLEL]")
     common.add_argument("--bandwidth-limit", help="cap the speed, e.g. 50MB/s")
     common.add_argument("--json", action="store_true", help="a JSON summary on stdout")
@@ -267,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             profile=opt.get("profile"), server_url=opt.get("server_url"),
             metadata_url=opt.get("metadata_url"), token_file=opt.get("token_file"),
             concurrency=opt.get("concurrency"), bandwidth_limit=opt.get("bandwidth_limit"),
+            ca_file=opt.get("ca_file"),
         ))  # fmt: skip
     except ConfigError as exc:
         console.print(f"[red]✗[/] {exc}")
@@ -309,7 +311,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings, console: Console, as
     elif args.command == "info":
         out.write(info_commands.info(settings, as_json) + "\n")
     elif args.command == "manifest":
-        out.write(info_commands.manifest(args))
+        out.write(info_commands.manifest(args, settings))
     elif args.command == "status":
         info_commands.status(settings, console, as_json, args.all)
     elif args.command == "login":

@@ -23,7 +23,7 @@ from score_tui.units import human_size
 
 async def url(args: argparse.Namespace, settings: Settings) -> str:
     """The whole-object URL for external tools (any byte range can be read from it)."""
-    async with ScoreApi(settings.server_url, settings.token) as api:
+    async with ScoreApi(settings.server_url, settings.token, ca_file=settings.ca_file) as api:
         spec = await api.download_spec(args.object_id, 0, -1, external=True)
     if len(spec.parts) != 1 or not spec.parts[0].url:
         raise TransferError(f"the server did not return one URL for {args.object_id}")
@@ -41,6 +41,7 @@ def info(settings: Settings, as_json: bool) -> str:
         "journal": str(settings.journal_path),
         "concurrency": settings.engine.concurrency,
         "bandwidthLimit": settings.engine.bandwidth_limit,
+        "caFile": settings.ca_file,
     }
     if as_json:
         return json.dumps(facts, indent=2)
@@ -50,7 +51,7 @@ def info(settings: Settings, as_json: bool) -> str:
 async def version(settings: Settings, as_json: bool) -> str:
     """The client's version, the broker it talks to and the broker's version (its
     `/actuator/info`, as Score answers it; "unknown" when the broker does not say)."""
-    async with ScoreApi(settings.server_url, settings.token) as api:
+    async with ScoreApi(settings.server_url, settings.token, ca_file=settings.ca_file) as api:
         broker = await api.server_version()
     facts = {"client": __version__, "storageUrl": settings.server_url, "server": broker}
     if as_json:
@@ -64,8 +65,8 @@ async def version(settings: Settings, as_json: bool) -> str:
     )
 
 
-def manifest(args: argparse.Namespace) -> str:
-    return read_manifest(args.manifest)
+def manifest(args: argparse.Namespace, settings: Settings) -> str:
+    return read_manifest(args.manifest, settings.ca_file)
 
 
 def live_state(transfer: Transfer) -> str:

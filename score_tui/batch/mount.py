@@ -27,6 +27,7 @@ from cachetools import LRUCache
 from score_tui.client.errors import TransferError
 from score_tui.client.score import USER_AGENT, ScoreApi
 from score_tui.client.song import SongApi
+from score_tui.client.tls import tls_context
 from score_tui.config import Settings, state_dir
 from score_tui.errors import ScoreTuiError
 from score_tui.planning.layout import safe_name
@@ -62,15 +63,19 @@ def file_path(layout: str, object_id: str, analysis_id: str, file_name: str) -> 
 async def resolve(settings: Settings, manifest: str | None, layout: str) -> list[MountedFile]:
     """The objects to show (the manifest's, else every object the broker lists), their sizes
     from the broker's listing and their names from Song."""
-    async with ScoreApi(settings.server_url, settings.token) as api:
+    async with ScoreApi(settings.server_url, settings.token, ca_file=settings.ca_file) as api:
         listed = {item["id"]: int(item["size"]) for item in await api.listing()}
     wanted = list(listed)
     if manifest:
-        wanted = [i for i in download_object_ids(read_manifest(manifest), manifest) if i in listed]
+        wanted = [
+            i
+            for i in download_object_ids(read_manifest(manifest, settings.ca_file), manifest)
+            if i in listed
+        ]
     if layout == "object-id":
         return [MountedFile(file_path(layout, i, "", ""), i, listed[i]) for i in wanted]
     files = []
-    song = SongApi(settings.metadata_url, settings.token)
+    song = SongApi(settings.metadata_url, settings.token, ca_file=settings.ca_file)
     try:
         for object_id in wanted:
             entity = await song.entity(object_id)
@@ -103,13 +108,14 @@ def mounted_files(
 class ObjectReader:
     """Ranged reads of objects through their whole-object URLs, block by block."""
 
-    def __init__(self, server_url: str, token: str | None) -> None:
+    def __init__(self, server_url: str, token: str | None, ca_file: str | None = None) -> None:
         headers = {"User-Agent": USER_AGENT}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.server_url = server_url.rstrip("/")
-        self._broker = httpx.Client(headers=headers, timeout=60)
-        self._store = httpx.Client(timeout=60)
+        trusted = tls_context(ca_file)  # the store's URLs may be HTTPS when the broker's is not
+        self._broker = httpx.Client(headers=headers, timeout=60, verify=trusted)
+        self._store = httpx.Client(timeout=60, verify=trusted)
         self._urls: dict[str, str] = {}
         self._blocks: LRUCache[tuple[str, int], bytes] = LRUCache(CACHED_BLOCKS)
         self._lock = threading.Lock()
@@ -236,7 +242,9 @@ def mount(
             f"cannot mount: libfuse cannot be loaded ({error}); install fuse3 "
             "(apt-get install fuse3)"
         ) from None
-    operations = _operations(files, ObjectReader(settings.server_url, settings.token))
+    operations = _operations(
+        files, ObjectReader(settings.server_url, settings.token, settings.ca_file)
+    )
     chosen = {"fsname": "score", **options, "ro": True}  # the user's options, read-only always
     try:
         mfusepy.FUSE(operations, str(mount_point), foreground=not daemonize, **chosen)

@@ -106,12 +106,14 @@ async def view(request: SliceRequest, session: Session) -> list[Outcome]:
             return [Outcome.failed(Path(request.input_file).name, "view", str(exc))]
         return [await _slice(source, request, session)]
     if request.manifest:
-        wanted = download_object_ids(read_manifest(request.manifest), request.manifest)
+        wanted = download_object_ids(
+            read_manifest(request.manifest, session.settings.ca_file), request.manifest
+        )
     else:
         wanted = list(dict.fromkeys(request.object_ids))
     outcomes = []
     with tempfile.TemporaryDirectory(prefix="score-tui-view-") as directory:
-        async with http_client() as http:
+        async with http_client(session.settings.ca_file) as http:
             for number, object_id in enumerate(wanted):
                 if request.manifest and not await _is_alignments(session, object_id):
                     continue  # a manifest's other files: not sliced

@@ -56,8 +56,10 @@ def _dropped(conn: http.client.HTTPConnection) -> bool:
 class Connections:
     """A small pool of http.client connections, one request at a time on each."""
 
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, ca_file: str | None = None) -> None:
         self._timeout = timeout
+        #: The extra CA file HTTPS connections trust besides the system's certificates.
+        self.ca_file = ca_file
         self._idle: dict[tuple[str, str], list[http.client.HTTPConnection]] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -101,7 +103,10 @@ class Connections:
         if proxy is None:
             if target.tls:
                 conn = http.client.HTTPSConnection(
-                    target.host, target.port, timeout=self._timeout, context=tls_context()
+                    target.host,
+                    target.port,
+                    timeout=self._timeout,
+                    context=tls_context(self.ca_file),
                 )
             else:
                 conn = http.client.HTTPConnection(target.host, target.port, timeout=self._timeout)
@@ -110,7 +115,10 @@ class Connections:
         proxy_port = via.port or (443 if via.scheme == "https" else 80)
         if target.tls:
             conn = http.client.HTTPSConnection(
-                via.hostname or "", proxy_port, timeout=self._timeout, context=tls_context()
+                via.hostname or "",
+                proxy_port,
+                timeout=self._timeout,
+                context=tls_context(self.ca_file),
             )
             conn.set_tunnel(target.host, target.port)
         else:

@@ -10,6 +10,7 @@ import json
 
 import httpx
 
+from score_tui.client.tls import certificate_message, origin_of, refused_certificate
 from score_tui.errors import ScoreTuiError
 
 TOKEN_HINT = "set ACCESSTOKEN, pass --token-file, or run `score-tui --batch login`"  # noqa: S105 - advice, not a secret
@@ -33,6 +34,10 @@ class ChecksumMismatch(Retryable):
 
 class Stalled(Retryable):
     """A part moved no bytes for too long."""
+
+
+class CertificateRefused(TransferError):
+    """The server's TLS certificate cannot be verified: trying again will not change that."""
 
 
 class AccessRefused(TransferError):
@@ -92,8 +97,16 @@ def service_error(what: str, response: httpx.Response) -> TransferError:
     return TransferError(f"{what}: the server failed ({status}: {reason})")
 
 
-def network_error(what: str, error: httpx.HTTPError) -> Retryable:
-    """The retryable error for a connection or timeout failure."""
+def network_error(what: str, error: httpx.HTTPError) -> TransferError:
+    """The retryable error for a connection or timeout failure; a refused TLS certificate is
+    not retried."""
+    refused = refused_certificate(error)
+    if refused is not None:
+        try:
+            origin = origin_of(str(error.request.url))
+        except RuntimeError:  # an error raised without its request
+            origin = "the server"
+        return CertificateRefused(certificate_message(origin, refused))
     if isinstance(error, httpx.TimeoutException):
         return Stalled(f"{what}: no answer in time ({type(error).__name__})")
     return Retryable(f"{what}: cannot reach the server ({error or type(error).__name__})")

@@ -24,12 +24,15 @@ from score_tui.client.tls import verify_for
 USER_AGENT = f"score-tui/{__version__}"
 
 
-def service_http(base_url: str, token: str | None, timeout: float) -> ServiceHttp:
-    """Calls to a broker or Song: the bearer token (if any) and our User-Agent."""
+def service_http(
+    base_url: str, token: str | None, timeout: float, ca_file: str | None = None
+) -> ServiceHttp:
+    """Calls to a broker or Song: the bearer token (if any) and our User-Agent; HTTPS trusts
+    the system's certificates and `ca_file`."""
     headers = {"User-Agent": USER_AGENT}
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    return ServiceHttp(base_url, headers, timeout)
+    return ServiceHttp(base_url, headers, timeout, ca_file)
 
 
 class ScoreApi:
@@ -42,10 +45,13 @@ class ScoreApi:
         *,
         timeout: float = 60.0,
         backoff: Backoff | None = None,
+        ca_file: str | None = None,
     ) -> None:
         self.server_url = server_url.rstrip("/")
         self.backoff = backoff or Backoff(attempts=5)
-        self._http = service_http(self.server_url, token, timeout)
+        #: The extra CA file this client trusts; the transfers' data plane trusts it too.
+        self.ca_file = ca_file
+        self._http = service_http(self.server_url, token, timeout, ca_file)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -120,7 +126,7 @@ class ScoreApi:
             raise service_error("connection check", response)
         url = response.text.strip()
         try:
-            async with httpx.AsyncClient(timeout=5, verify=verify_for(url)) as plain:
+            async with httpx.AsyncClient(timeout=5, verify=verify_for(url, self.ca_file)) as plain:
                 probe = await plain.get(url, headers={"User-Agent": USER_AGENT})
         except httpx.HTTPError as exc:
             raise network_error("connection check: the object store", exc) from exc

@@ -24,10 +24,16 @@ from score_tui.client.connections import Connections, Target, quick_ack
 class ServiceHttp:
     """Requests to one service, with its base URL and headers (User-Agent, bearer token)."""
 
-    def __init__(self, base_url: str, headers: dict[str, str], timeout: float) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        headers: dict[str, str],
+        timeout: float,
+        ca_file: str | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._headers = {**headers, "Accept-Encoding": "identity"}
-        self._connections = Connections(timeout)
+        self._connections = Connections(timeout, ca_file)
         self._threads = ThreadPoolExecutor(32, thread_name_prefix="service")
 
     async def request(

@@ -25,10 +25,11 @@ class SongApi:
         *,
         timeout: float = 60.0,
         backoff: Backoff | None = None,
+        ca_file: str | None = None,
     ) -> None:
         self.metadata_url = metadata_url.rstrip("/")
         self.backoff = backoff or Backoff(attempts=5)
-        self._http = service_http(self.metadata_url, token, timeout)
+        self._http = service_http(self.metadata_url, token, timeout, ca_file)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -29,6 +29,7 @@ import httpx
 
 from score_tui.client.connections import Connections, Target, quick_ack
 from score_tui.client.errors import (
+    CertificateRefused,
     ChecksumMismatch,
     Retryable,
     Stalled,
@@ -37,6 +38,7 @@ from score_tui.client.errors import (
     server_message,
 )
 from score_tui.client.score import USER_AGENT
+from score_tui.client.tls import certificate_message, origin_of, refused_certificate
 from score_tui.engine.bandwidth import BandwidthLimiter
 from score_tui.engine.hashing import hex_to_base64
 from score_tui.engine.part_job import OnBytes, PartJob, Stopped
@@ -61,20 +63,28 @@ class _Answer:
 class DataPlane:
     """Parts over pre-signed URLs; `stall_timeout` bounds any wait for the network."""
 
-    def __init__(self, limiter: BandwidthLimiter, stall_timeout: float, workers: int) -> None:
+    def __init__(
+        self,
+        limiter: BandwidthLimiter,
+        stall_timeout: float,
+        workers: int,
+        ca_file: str | None = None,
+    ) -> None:
         self.limiter = limiter
         self.stall_timeout = stall_timeout
         #: False on stores whose ETags are not MD5s (Azure: `/profile` says `az`); the part's
         #: Content-MD5 is then the store's only check of its bytes.
         self.etags_are_md5 = True
-        self._connections = Connections(stall_timeout)
+        self._connections = Connections(stall_timeout, ca_file)
         self._threads = ThreadPoolExecutor(max(workers, 1), thread_name_prefix="part")
 
     async def aclose(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
         self._connections.close()
 
-    async def _in_thread(self, what: str, on_bytes: OnBytes, work: Callable[[PartJob], T]) -> T:
+    async def _in_thread(
+        self, what: str, url: str, on_bytes: OnBytes, work: Callable[[PartJob], T]
+    ) -> T:
         loop = asyncio.get_running_loop()
         job = PartJob(loop, on_bytes)
 
@@ -98,6 +108,9 @@ class DataPlane:
                 f"{what}: no bytes moved for {self.stall_timeout:g} s; trying again"
             ) from None
         except (OSError, http.client.HTTPException) as error:
+            refused = refused_certificate(error)
+            if refused is not None:
+                raise CertificateRefused(certificate_message(origin_of(url), refused)) from None
             raise Retryable(f"{what}: the connection failed ({_describe(error)})") from None
 
     # -- uploads -----------------------------------------------------------------------------
@@ -117,6 +130,7 @@ class DataPlane:
         target = self._connections.target(url)
         answer = await self._in_thread(
             what,
+            url,
             on_bytes,
             lambda job: self._exchange(job, target, "PUT", headers, (fd, offset, size), None),
         )
@@ -157,7 +171,7 @@ class DataPlane:
         target = self._connections.target(url)
         sink = PartSink(fd, write_at, size, digest, room)
         answer = await self._in_thread(
-            what, on_bytes, lambda job: self._exchange(job, target, "GET", headers, None, sink)
+            what, url, on_bytes, lambda job: self._exchange(job, target, "GET", headers, None, sink)
         )
         if answer.status >= 300:
             raise store_error(what, answer.as_httpx())

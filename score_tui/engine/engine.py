@@ -59,7 +59,9 @@ class Engine:
         self.events = EventBus()
         self.limiter = BandwidthLimiter(settings.bandwidth_limit)
         self.backoff = Backoff(settings.retries, settings.retry_delay, settings.retry_max_delay)
-        self.plane = DataPlane(self.limiter, settings.stall_timeout, settings.concurrency)
+        self.plane = DataPlane(
+            self.limiter, settings.stall_timeout, settings.concurrency, api.ca_file
+        )
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._active = asyncio.Semaphore(settings.active_transfers)
         self._admitted = asyncio.Semaphore(SMALL_FILES_AT_ONCE)

@@ -31,7 +31,7 @@ async def plan_upload(
     if request.study:
         entries, analysis = await register_files(request, ws)
     elif request.manifest:
-        text = read_manifest(request.manifest)
+        text = read_manifest(request.manifest, ws.settings.ca_file)
         base = Path(request.manifest).parent
         entries = [
             (e.object_id, e.path, e.md5) for e in upload_entries(text, request.manifest, base)
@@ -97,7 +97,11 @@ async def _wanted(
         return [(e.id, e) for e in entities]
     ids = request.object_ids
     if request.manifest:
-        ids = tuple(download_object_ids(read_manifest(request.manifest), request.manifest))
+        ids = tuple(
+            download_object_ids(
+                read_manifest(request.manifest, ws.settings.ca_file), request.manifest
+            )
+        )
     return [(object_id, None) for object_id in dict.fromkeys(ids)]
 
 

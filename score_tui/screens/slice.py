@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import httpx
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -45,7 +46,8 @@ class SliceScreen(Screen[None]):
         self.source: SliceSource | None = None
         self.regions: list[Region] = []
         self._directory = Path(tempfile.mkdtemp(prefix="score-tui-slice-"))
-        self._http = http_client()
+        #: Made at the first slice, trusting what the app's settings trust.
+        self._http: httpx.AsyncClient | None = None
 
     @property
     def tui(self) -> TransferApp:
@@ -72,7 +74,8 @@ class SliceScreen(Screen[None]):
         self.query_one("#regions" if self.object_id else "#object", Input).focus()
 
     async def on_unmount(self) -> None:
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
         shutil.rmtree(self._directory, ignore_errors=True)
 
     def status(self, text: str, error: bool = False) -> None:
@@ -119,6 +122,8 @@ class SliceScreen(Screen[None]):
             typed = self.value("reference")
             reference = Path(typed).expanduser() if typed else None
             source = self.source
+            if self._http is None:
+                self._http = http_client(self.tui.settings.ca_file)
             if source is None or source.object_id != object_id:
                 place = Path(tempfile.mkdtemp(dir=self._directory))
                 source = await remote_source(

@@ -17,6 +17,7 @@ import httpx
 from score_tui.client.backoff import Backoff
 from score_tui.client.errors import Retryable, TransferError, UrlRefused, network_error
 from score_tui.client.retrying import retrying
+from score_tui.client.tls import tls_context
 from score_tui.engine.dataplane import store_error
 from score_tui.slicing.plan import merge
 
@@ -26,9 +27,10 @@ PIECE = 32 * 1024 * 1024
 RETRY = Backoff(attempts=5, base=0.5, cap=8.0)
 
 
-def http_client() -> httpx.AsyncClient:
-    """The client slices fetch with: patient reads, no pool limit on waiting."""
-    return httpx.AsyncClient(timeout=httpx.Timeout(60, pool=None))
+def http_client(ca_file: str | None = None) -> httpx.AsyncClient:
+    """The client slices fetch with: patient reads, no pool limit on waiting; HTTPS trusts the
+    system's certificates and `ca_file`."""
+    return httpx.AsyncClient(timeout=httpx.Timeout(60, pool=None), verify=tls_context(ca_file))
 
 
 def pieces(ranges: list[tuple[int, int]], size: int = PIECE) -> list[tuple[int, int]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from score_tui.client.errors import TransferError
+from score_tui.client.errors import CertificateRefused, TransferError, network_error
 from score_tui.client.naming import index_of
 from score_tui.engine.dataplane import store_error
 from score_tui.slicing.bai import BadIndex, BaiIndex
@@ -106,6 +106,9 @@ async def _get_whole(http: httpx.AsyncClient, url: str, what: str) -> bytes:
     try:
         response = await http.get(url)
     except httpx.HTTPError as exc:
+        error = network_error(what, exc)
+        if isinstance(error, CertificateRefused):
+            raise error from exc
         raise TransferError(f"{what}: cannot reach the store ({exc})") from exc
     if response.status_code != 200:
         raise store_error(what, response)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -52,13 +53,27 @@ class BrokerProcess:
     workdir: Path
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    #: The CA file that makes a client trust the broker's certificate, when it serves HTTPS.
+    ca_file: Path | None = None
 
     def __post_init__(self) -> None:
         self.port = self.port or free_port()
 
     @property
+    def serves_tls(self) -> bool:
+        return bool(self.config.get("server", {}).get("tls_cert_file"))
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.serves_tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an httpx client of this broker verifies its certificate with."""
+        if self.ca_file is None:
+            return True
+        return ssl.create_default_context(cafile=str(self.ca_file))
 
     @property
     def log_path(self) -> Path:
@@ -78,13 +93,16 @@ class BrokerProcess:
         return self
 
     def _wait_for_health(self, healthy: bool) -> None:
+        verify = self.verify
+        if isinstance(verify, ssl.SSLContext):  # trusting the CA; a test may want a wrong name
+            verify.check_hostname = False
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise RuntimeError(f"broker exited at start:\n{self.log_path.read_text()}")
             try:
-                status = httpx.get(f"{self.url}/health", timeout=5).status_code
+                status = httpx.get(f"{self.url}/health", timeout=5, verify=verify).status_code
                 if status == 200 or not healthy:
                     return
             except httpx.TransportError:

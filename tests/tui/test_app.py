@@ -31,6 +31,7 @@ from score_tui.screens.settings import SettingsScreen
 from score_tui.screens.slice import SliceScreen
 from tests.conftest import BrokerFactory
 from tests.support.broker import BrokerProcess
+from tests.support.certificates import make_ca_signed
 from tests.tui.conftest import until
 
 pytestmark = pytest.mark.anyio
@@ -458,3 +459,29 @@ def samtools_view(path: Path, *regions: str) -> list[str]:
         ["samtools", "view", str(path), *regions], capture_output=True, text=True, check=True
     )
     return done.stdout.splitlines()
+
+
+async def test_a_refused_certificate_is_told_as_the_batch_tells_it(
+    broker_factory: BrokerFactory, tmp_path: Path, user_home: Path
+) -> None:
+    files = make_ca_signed(tmp_path / "tls")
+    storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
+    secure = broker_factory(
+        storage,
+        song={"url": "embedded"},
+        tls_cert_file=str(files.cert_file),
+        tls_key_file=str(files.key_file),
+        ca_file=files.ca_file,
+    )
+    app = make_app(secure, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.broker_status == "certificate refused")
+        (message,) = [n.message for n in app._notifications]
+        assert message == (
+            f"cannot verify the TLS certificate of {secure.url}: unable to get local issuer "
+            "certificate. If you trust it, pass its CA with --ca-file, set ca_file in the "
+            "profile, or set SSL_CERT_FILE."
+        )
+    trusting = TransferApp(load(Overrides(server_url=secure.url, ca_file=str(files.ca_file))))
+    async with trusting.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: trusting.broker_status.startswith("connected"))
