@@ -8,10 +8,16 @@ import re
 import time
 from typing import Any
 
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from score_broker.request_id import current_request_id
 
 log = logging.getLogger("score_broker.access")
 _SIGNATURE = re.compile(r"((?:^|&)(?:X-Amz-Signature|Signature|sig)=)[^&]*", re.IGNORECASE)
+_UNPRINTABLE = re.compile(r'[\x00-\x1f\x7f"\\]')
+#: The `route` of a request no route matched (a 404, or a CORS preflight answered before routing).
+UNMATCHED = "unmatched"
 
 
 def token_hash(authorization: str) -> str:
@@ -23,6 +29,19 @@ def token_hash(authorization: str) -> str:
 def redact_query(query: str) -> str:
     """The query string with URL signatures masked."""
     return _SIGNATURE.sub(r"\1***", query)
+
+
+def printable(text: str) -> str:
+    """`text` safe inside one quoted text log line: control characters, quotes and backslashes
+    escaped, so a percent-encoded newline in a path cannot forge a second line."""
+    return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+def route_template(scope: Scope) -> str:
+    """The path template of the route Starlette matched, e.g. `/download/{object_id}`."""
+    route = scope.get("route")
+    path = getattr(route, "path", None) if isinstance(route, BaseRoute) else None
+    return path if isinstance(path, str) and path else UNMATCHED
 
 
 class AccessLogMiddleware:
@@ -37,6 +56,9 @@ class AccessLogMiddleware:
             return
         started = time.perf_counter()
         facts: dict[str, Any] = {"status": 500, "bytes": 0}
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = scope["path"] + (f"?{redact_query(query)}" if query else "")
 
         async def observe(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -48,22 +70,35 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, observe)
         finally:
-            headers = {
-                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
-            }
             # uvicorn puts a trusted proxy's X-Forwarded-For here ([server] trusted_proxies).
-            client = (scope.get("client") or ("-",))[0]
-            query = scope.get("query_string", b"").decode("latin-1")
-            target = scope["path"] + (f"?{redact_query(query)}" if query else "")
+            client = (scope.get("client") or (None,))[0]
             authorization = headers.get("authorization")
+            token = token_hash(authorization) if authorization else None
+            agent = headers.get("user-agent")
+            duration = (time.perf_counter() - started) * 1000
+            request_id = current_request_id()
+            fields = {
+                "request_id": request_id,
+                "method": scope["method"],
+                "path": target,
+                "route": route_template(scope),
+                "status": facts["status"],
+                "duration_ms": round(duration, 1),
+                "bytes": facts["bytes"],
+                "client": client,
+                "user_agent": agent,
+                "token": token,
+            }
             log.info(
-                '%s "%s %s" %d %d %.1fms ua="%s" token=%s',
-                client,
+                '%s "%s %s" %d %d %.1fms ua="%s" token=%s rid=%s',
+                client or "-",
                 scope["method"],
-                target,
+                printable(target),
                 facts["status"],
                 facts["bytes"],
-                (time.perf_counter() - started) * 1000,
-                headers.get("user-agent", "unknown"),
-                token_hash(authorization) if authorization else "-",
+                duration,
+                printable(agent or "unknown"),
+                token or "-",
+                request_id or "-",
+                extra={"access": fields},
             )

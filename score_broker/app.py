@@ -27,6 +27,7 @@ from score_broker.errors import BrokerError, StorageUnavailable
 from score_broker.metadata import Metadata
 from score_broker.metadata.embedded import EmbeddedSong
 from score_broker.metadata.remote import RemoteSong
+from score_broker.request_id import RequestIdMiddleware
 from score_broker.services import Services
 from score_broker.services.access import AccessControl
 from score_broker.services.cleanup import Cleanup, Lease, clean_once
@@ -267,6 +268,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
     from score_broker.api.body_limit import BodyLimitMiddleware
     from score_broker.api.client_kind import ClientKindMiddleware
+    from score_broker.api.cors import PortalCors
     from score_broker.api.errors import CatchAllMiddleware, install_error_handlers
     from score_broker.api.trailing_slash import TrailingSlashMiddleware
 
@@ -314,6 +316,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.limits.max_body_bytes)
     app.add_middleware(ClientKindMiddleware)
     app.add_middleware(CatchAllMiddleware)
+    if settings.server.cors_origins:
+        app.add_middleware(PortalCors, origins=settings.server.cors_origins)
     if settings.server.access_log:
         app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(RequestIdMiddleware)
     return app

@@ -12,6 +12,7 @@ from pathlib import Path
 from score_broker import __version__
 from score_broker.config import ConfigError, Settings, load_settings
 from score_broker.errors import BrokerError
+from score_broker.log_format import configure_logging
 from score_broker.tls import check_server_files
 
 log = logging.getLogger("score_broker")
@@ -120,14 +121,6 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-
-
 def _describe(settings: Settings) -> str:
     storage = settings.storage
     if storage.backend == "s3":
@@ -151,7 +144,7 @@ def serve(args: argparse.Namespace) -> int:
     server = settings.server
     if settings.serves_tls:  # before anything starts: a bad pair is a config error, exit 2
         check_server_files(server.tls_cert_file, server.tls_key_file)
-    _configure_logging(settings.server.log_level)
+    configure_logging(settings.server.log_level, settings.server.log_format)
     services = build_services(settings)
     app = create_app(settings, services)
     log.info("score-broker %s: %s", __version__, _describe(settings))
@@ -245,7 +238,7 @@ def cleanup(args: argparse.Namespace) -> int:
     from score_broker.app import build_cleanup
 
     settings = load_settings(args.config)
-    _configure_logging("warning")
+    configure_logging("warning", settings.server.log_format)
     older_than = args.older_than
     if older_than is None:
         older_than = settings.storage.longest_upload_url_expiry

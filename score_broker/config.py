@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,6 +24,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 APP_NAME = "score-broker"
 ENV_PREFIX = "SCORE_BROKER"
 MAX_URL_EXPIRY = 7 * 24 * 3600  # the longest S3 accepts for SigV4 URLs
+#: What a browser sends as `Origin`: scheme, host and optional port, nothing after.
+ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#\s]+")
 
 
 class ConfigError(Exception):
@@ -44,6 +47,8 @@ class ServerSettings(Section):
     tls_cert_file: str = ""
     tls_key_file: str = ""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: "text" lines, or "json": one JSON object per line from every logger.
+    log_format: Literal["text", "json"] = "text"
     access_log: bool = True
     #: Where the broker keeps its own files (API keys, the embedded Song, the local store);
     #: empty means the user data directory.
@@ -55,8 +60,12 @@ class ServerSettings(Section):
     #: Show the store's details (path or bucket, free bytes) on `/health` to callers without a
     #: token; off by default, since they help an attacker more than a load balancer.
     health_details: bool = False
+    #: Origins (scheme://host[:port]) of web portals whose pages may call the broker; "*" is
+    #: any origin (no credentials either way). Empty: no CORS headers. A comma-separated list
+    #: in the environment.
+    cors_origins: list[str] = []
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "cors_origins", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -71,6 +80,17 @@ class ServerSettings(Section):
                 ipaddress.ip_network(item, strict=False)
             except ValueError:
                 raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if item != "*" and not ORIGIN.fullmatch(item):
+                raise ValueError(
+                    f"{item!r} is not an origin: use scheme://host[:port] without a path, "
+                    'e.g. https://portal.example.org, or "*"'
+                )
         return value
 
 

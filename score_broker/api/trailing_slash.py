@@ -25,5 +25,6 @@ class TrailingSlashMiddleware:
             and path.endswith("/")
             and all(route.matches(scope)[0] is Match.NONE for route in self.routes)
         ):
-            scope = {**scope, "path": path.rstrip("/") or "/"}
+            # In place, so the middleware outside sees the route matched (the access log's).
+            scope["path"] = path.rstrip("/") or "/"
         await self.app(scope, receive, send)

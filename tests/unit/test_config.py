@@ -55,6 +55,8 @@ def test_env_names() -> None:
         ("[storage]\nbucket = 'x'\n", {}, "storage.bucket"),
         ("[server\n", {}, "is not valid TOML"),
         ("", {"SCORE_BROKER_SERVER_PORT": "eighty"}, "server.port"),
+        ("", {"SCORE_BROKER_SERVER_LOG_FORMAT": "xml"}, "server.log_format"),
+        ("[server]\ncors_origins = ['https://portal.example.org/']\n", {}, "server.cors_origins"),
     ],
 )
 def test_bad_configuration_names_the_key(
@@ -64,3 +66,17 @@ def test_bad_configuration_names_the_key(
     config.write_text(text)
     with pytest.raises(ConfigError, match=message.replace(".", r"\.")):
         load_settings(config, environ)
+
+
+def test_logs_and_cors_from_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "broker.toml"
+    config.write_text('[server]\ncors_origins = ["https://file.example.org"]\n')
+    assert load_settings(config, {}).server.log_format == "text"
+    environ = {
+        "SCORE_BROKER_SERVER_LOG_FORMAT": "json",
+        "SCORE_BROKER_SERVER_CORS_ORIGINS": "https://portal.example.org, http://localhost:3000",
+    }
+    server = load_settings(config, environ).server
+    assert server.log_format == "json"
+    assert server.cors_origins == ["https://portal.example.org", "http://localhost:3000"]
+    assert load_settings(config, {"SCORE_BROKER_SERVER_CORS_ORIGINS": ""}).server.cors_origins == []
