@@ -51,6 +51,12 @@ class ServerSettings(Section):
     #: Show the store's details (path or bucket, free bytes) on `/health` to callers without a
     #: token; off by default, since they help an attacker more than a load balancer.
     health_details: bool = False
+    #: `GET /metrics` in Prometheus's text format; false: no such path (404).
+    metrics: bool = True
+    #: Empty: anyone may read /metrics. Set: only with `Authorization: Bearer <metrics_token>`.
+    metrics_token: str = ""
+    #: uvicorn worker processes of `serve`; with more than one, their metrics are added up.
+    workers: int = Field(1, ge=1, le=256)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
