@@ -8,16 +8,14 @@ import re
 import time
 from typing import Any
 
-from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from score_broker.api.route_templates import RouteTemplates
 from score_broker.request_id import current_request_id
 
 log = logging.getLogger("score_broker.access")
 _SIGNATURE = re.compile(r"((?:^|&)(?:X-Amz-Signature|Signature|sig)=)[^&]*", re.IGNORECASE)
 _UNPRINTABLE = re.compile(r'[\x00-\x1f\x7f"\\]')
-#: The `route` of a request no route matched (a 404, or a CORS preflight answered before routing).
-UNMATCHED = "unmatched"
 
 
 def token_hash(authorization: str) -> str:
@@ -37,18 +35,12 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
-def route_template(scope: Scope) -> str:
-    """The path template of the route Starlette matched, e.g. `/download/{object_id}`."""
-    route = scope.get("route")
-    path = getattr(route, "path", None) if isinstance(route, BaseRoute) else None
-    return path if isinstance(path, str) and path else UNMATCHED
-
-
 class AccessLogMiddleware:
     """Pure ASGI middleware, so streamed bodies are not buffered."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, templates: RouteTemplates) -> None:
         self.app = app
+        self.templates = templates
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,7 +73,7 @@ class AccessLogMiddleware:
                 "request_id": request_id,
                 "method": scope["method"],
                 "path": target,
-                "route": route_template(scope),
+                "route": self.templates.of(scope),
                 "status": facts["status"],
                 "duration_ms": round(duration, 1),
                 "bytes": facts["bytes"],

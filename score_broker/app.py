@@ -11,7 +11,7 @@ from pathlib import Path
 import anyio
 from fastapi import FastAPI
 
-from score_broker import __version__
+from score_broker import __version__, metrics
 from score_broker.access_log import AccessLogMiddleware
 from score_broker.auth.authenticator import Authenticator
 from score_broker.auth.identity import ScopeRule
@@ -26,6 +26,7 @@ from score_broker.database.opening import open_databases
 from score_broker.errors import BrokerError, StorageUnavailable
 from score_broker.metadata import Metadata
 from score_broker.metadata.embedded import EmbeddedSong
+from score_broker.metadata.measured import MeasuredMetadata
 from score_broker.metadata.remote import RemoteSong
 from score_broker.request_id import RequestIdMiddleware
 from score_broker.services import Services
@@ -187,9 +188,10 @@ def build_services(settings: Settings, store: ObjectStore | None = None) -> Serv
         seed_analysis_types(databases[SONG])
         outbox = Outbox(tuple(settings.song.webhooks), settings.song.server_id)
         song = SongService(databases[SONG], check, settings.limits, outbox)
-        metadata = EmbeddedSong(song)
+        metadata = MeasuredMetadata(EmbeddedSong(song))
     elif settings.song.url != "none":
-        metadata = RemoteSong(settings.song.url, settings.song.timeout, settings.song.retries)
+        remote = RemoteSong(settings.song.url, settings.song.timeout, settings.song.retries)
+        metadata = MeasuredMetadata(remote)
     access = AccessControl(
         enabled=auth.enabled,
         metadata=metadata,
@@ -270,6 +272,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     from score_broker.api.client_kind import ClientKindMiddleware
     from score_broker.api.cors import PortalCors
     from score_broker.api.errors import CatchAllMiddleware, install_error_handlers
+    from score_broker.api.metrics import RequestMetricsMiddleware
+    from score_broker.api.metrics import router as metrics_router
+    from score_broker.api.route_templates import RouteTemplates
     from score_broker.api.trailing_slash import TrailingSlashMiddleware
 
     services = services or build_services(settings)
@@ -291,6 +296,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 tasks.start_soon(deliveries.run_forever)
             yield
             tasks.cancel_scope.cancel()
+        metrics.process_ended()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -301,14 +307,20 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.state.services = services
     app.state.settings = settings
     install_error_handlers(app)
-    app.include_router(service_info.router)
-    app.include_router(listing.router)
-    app.include_router(download.router)
-    app.include_router(htsget.router)
-    app.include_router(upload.router)
-    app.include_router(drs.router)
+    routers = [
+        service_info.router,
+        listing.router,
+        download.router,
+        htsget.router,
+        upload.router,
+        drs.router,
+    ]
     if services.song is not None:
-        app.include_router(song.router)
+        routers.append(song.router)
+    if settings.server.metrics:
+        routers.append(metrics_router)
+    for router in routers:
+        app.include_router(router)
     if isinstance(services.store, LocalStore):
         app.router.routes.extend(dataplane.routes)
     app.router.redirect_slashes = False
@@ -318,7 +330,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(CatchAllMiddleware)
     if settings.server.cors_origins:
         app.add_middleware(PortalCors, origins=settings.server.cors_origins)
+    templates = RouteTemplates(
+        [*app.router.routes, *(r for router in routers for r in router.routes)]
+    )
+    if settings.server.metrics:
+        app.add_middleware(RequestMetricsMiddleware, templates=templates)
     if settings.server.access_log:
-        app.add_middleware(AccessLogMiddleware)
+        app.add_middleware(AccessLogMiddleware, templates=templates)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", parents=[config], help="serve the Score REST API")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8087)")
+    serve.add_argument(
+        "--workers", type=int, metavar="N", help="worker processes ([server] workers, default 1)"
+    )
 
     keys = commands.add_parser("keys", help="create, list and revoke the broker's API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
@@ -136,17 +139,33 @@ def _describe(settings: Settings) -> str:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from score_broker.app import build_services, create_app, ensure_admin_key
-
-    settings = load_settings(args.config, overrides={"host": args.host, "port": args.port})
+    overrides = {"host": args.host, "port": args.port, "workers": args.workers}
+    settings = load_settings(args.config, overrides=overrides)
     server = settings.server
     if settings.serves_tls:  # before anything starts: a bad pair is a config error, exit 2
         check_server_files(server.tls_cert_file, server.tls_key_file)
-    configure_logging(settings.server.log_level, settings.server.log_format)
+    configure_logging(server.log_level, server.log_format)
+    if server.workers == 1:
+        return _serve(settings)
+    from score_broker.workers import shared_metrics_directory
+
+    with shared_metrics_directory() as directory:
+        log.info(
+            "%d worker processes; their metrics are added up in %s",
+            settings.server.workers,
+            directory,
+        )
+        return _serve(settings)
+
+
+def _serve(settings: Settings) -> int:
+    """Start as one process, or check everything once and start the workers."""
+    import uvicorn
+
+    from score_broker.app import build_services, create_app, ensure_admin_key
+    from score_broker.workers import WORKER_APP, hand_over
+
     services = build_services(settings)
-    app = create_app(settings, services)
     log.info("score-broker %s: %s", __version__, _describe(settings))
     if not settings.auth.enabled:
         log.warning("authorization is off ([auth] enabled = false): development mode")
@@ -169,8 +188,14 @@ def serve(args: argparse.Namespace) -> int:
             "other machines can reach the URLs the broker hands out",
             settings.public_url,
         )
+    server = settings.server
+    workers = server.workers
+    if workers > 1:
+        hand_over(settings)
     uvicorn.run(
-        app,
+        create_app(settings, services) if workers == 1 else WORKER_APP,
+        factory=workers > 1,
+        workers=workers,
         host=settings.server.host,
         port=settings.server.port,
         access_log=False,

@@ -64,6 +64,12 @@ class ServerSettings(Section):
     #: any origin (no credentials either way). Empty: no CORS headers. A comma-separated list
     #: in the environment.
     cors_origins: list[str] = []
+    #: `GET /metrics` in Prometheus's text format; false: no such path (404).
+    metrics: bool = True
+    #: Empty: anyone may read /metrics. Set: only with `Authorization: Bearer <metrics_token>`.
+    metrics_token: str = ""
+    #: uvicorn worker processes of `serve`; with more than one, their metrics are added up.
+    workers: int = Field(1, ge=1, le=256)
 
     @field_validator("trusted_proxies", "cors_origins", mode="before")
     @classmethod

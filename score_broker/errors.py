@@ -6,6 +6,11 @@ status Score uses for it, which is what drives score-client's retry logic.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from score_broker.metrics import Refusal
+
 
 class BrokerError(Exception):
     """Base class of every error the broker reports to a caller; `status` is what it answers."""
@@ -50,9 +55,13 @@ class MetadataUnavailable(StorageUnavailable):
 
 
 class Unauthorized(BrokerError):
-    """No valid token where one is required (401)."""
+    """No valid token where one is required (401); `reason` says why, for the metrics."""
 
     status = 401
+
+    def __init__(self, message: str, reason: Refusal = "bad_token") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class Forbidden(BrokerError):

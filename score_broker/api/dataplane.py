@@ -14,8 +14,7 @@ from xml.sax.saxutils import escape
 import anyio
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Match, Route
-from starlette.types import Scope
+from starlette.routing import Route
 
 from score_broker.checksums import parse_md5
 from score_broker.errors import DataPlaneError, InvalidRequest
@@ -182,18 +181,7 @@ async def get_object(request: Request) -> Response:
     return StreamingResponse(_file_chunks(str(path), first, count), status, headers=headers)
 
 
-class _Route(Route):
-    """A Starlette route that names itself the matched route in the scope, as FastAPI's do
-    (FastAPI's router leaves that to the route; the access log reads it)."""
-
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        match, child_scope = super().matches(scope)
-        if match is not Match.NONE:
-            child_scope = {**child_scope, "route": self}
-        return match, child_scope
-
-
 routes = [
-    _Route("/storage/{key:path}", put_part, methods=["PUT"]),
-    _Route("/storage/{key:path}", get_object, methods=["GET", "HEAD"]),
+    Route("/storage/{key:path}", put_part, methods=["PUT"]),
+    Route("/storage/{key:path}", get_object, methods=["GET", "HEAD"]),
 ]

@@ -25,6 +25,5 @@ class TrailingSlashMiddleware:
             and path.endswith("/")
             and all(route.matches(scope)[0] is Match.NONE for route in self.routes)
         ):
-            # In place, so the middleware outside sees the route matched (the access log's).
-            scope["path"] = path.rstrip("/") or "/"
+            scope = {**scope, "path": path.rstrip("/") or "/"}
         await self.app(scope, receive, send)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from score_broker import metrics
 from score_broker.auth.identity import Identity, looks_like_api_key
 from score_broker.auth.introspection import Introspector
 from score_broker.auth.jwt_tokens import JwtVerifier, subject_of
@@ -37,6 +38,13 @@ class Authenticator:
         """None for an anonymous request; Unauthorized when a token is given but not valid."""
         if authorization is None:
             return None
+        try:
+            return self._identify(authorization)
+        except Unauthorized as refusal:
+            metrics.refused(refusal.reason)
+            raise
+
+    def _identify(self, authorization: str) -> Identity:
         if authorization[:7].lower() != "bearer ":
             raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
         token = authorization[7:].strip()

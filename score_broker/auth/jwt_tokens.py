@@ -96,7 +96,9 @@ class JwtVerifier:
         try:
             return self._claims(token)
         except jwt.ExpiredSignatureError:
-            raise Unauthorized("The token has expired; log in again for a new one.") from None
+            raise Unauthorized(
+                "The token has expired; log in again for a new one.", "expired_token"
+            ) from None
         except jwt.PyJWKClientConnectionError as error:
             raise StorageUnavailable(f"Cannot fetch the JWT signing keys: {error}.") from error
         except jwt.PyJWTError as error:

@@ -123,7 +123,12 @@ class KeyStore:
             return None
         key_id, _, scopes, expires, revoked = row
         if revoked is not None:
-            raise Unauthorized("The API key has been revoked; ask an administrator for a new one.")
+            raise Unauthorized(
+                "The API key has been revoked; ask an administrator for a new one.",
+                "revoked_token",
+            )
         if expires is not None and expires <= time.time():
-            raise Unauthorized("The API key has expired; ask an administrator for a new one.")
+            raise Unauthorized(
+                "The API key has expired; ask an administrator for a new one.", "expired_token"
+            )
         return Identity(subject=f"key:{key_id}", scopes=frozenset(scopes.split()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from score_broker import metrics
 from score_broker.auth.identity import Identity, ScopeRule
 from score_broker.checksums import parse_md5
 from score_broker.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
@@ -59,6 +60,7 @@ class AccessControl:
         entity: Entity | None = None
         if self.enabled:
             if identity is None:
+                metrics.refused("no_token")
                 raise Unauthorized(
                     "A token is required to upload; send 'Authorization: Bearer <token>'."
                 )
@@ -67,6 +69,7 @@ class AccessControl:
                 if entity is None or not self._has_study(
                     self.upload_rule, identity, entity.project_code
                 ):
+                    metrics.refused("scope")
                     raise Forbidden(UPLOAD_DENIED)
         # Starting and finalizing both need an UNPUBLISHED analysis, so a published object's
         # bytes cannot be replaced by an upload begun before it was published.
@@ -74,6 +77,7 @@ class AccessControl:
             entity = entity or self._entity(object_id)
             assert entity is not None
             if not self.legacy_mode and (state := self._state(entity)) != "UNPUBLISHED":
+                metrics.refused("state")
                 raise InvalidRequest(
                     f"Critical Error: cannot complete upload for objectId '{object_id}' with "
                     f"analysisState '{state}'. Can only upload objects that have the "
@@ -90,12 +94,14 @@ class AccessControl:
         if record is None:
             return
         if file_size != record.size:
+            metrics.refused("mismatch")
             raise InvalidRequest(
                 f"fileSize {file_size} differs from the {record.size} bytes Song registered for "
                 f"object {entity.id}; upload the file Song describes."
             )
         given = parse_md5(md5) if md5 else None
         if given is not None and record.md5 is not None and given != record.md5:
+            metrics.refused("mismatch")
             raise InvalidRequest(
                 f"md5 {given} differs from the {record.md5} Song registered for object "
                 f"{entity.id}; upload the file Song describes."
@@ -106,14 +112,17 @@ class AccessControl:
         if not self.enabled:
             return
         if identity is None:
+            metrics.refused("no_token")
             raise Unauthorized("A token is required; send 'Authorization: Bearer <token>'.")
         rule = self.download_rule
         if not (rule.has_system(identity) or rule.has_any_study(identity)):
+            metrics.refused("scope")
             raise Forbidden("Token missing required scope to list objects")
 
     def check_authenticated(self, identity: Identity | None) -> None:
         """Any valid token (Score's rule for what it does not name)."""
         if self.enabled and identity is None:
+            metrics.refused("no_token")
             raise Unauthorized("A token is required; send 'Authorization: Bearer <token>'.")
 
     def check_system_upload(self, identity: Identity | None) -> None:
@@ -121,8 +130,10 @@ class AccessControl:
         if not self.enabled:
             return
         if identity is None:
+            metrics.refused("no_token")
             raise Unauthorized("A token is required; send 'Authorization: Bearer <token>'.")
         if not self.upload_rule.has_system(identity):
+            metrics.refused("scope")
             raise Forbidden(UPLOAD_DENIED)
 
     def check_download(self, identity: Identity | None, object_id: str, exclude_urls: bool) -> None:
@@ -133,6 +144,7 @@ class AccessControl:
             entity = entity or self._entity(object_id)
             assert entity is not None
             if (state := self._state(entity)) != "PUBLISHED":
+                metrics.refused("state")
                 raise InvalidRequest(
                     f"Object {object_id} is in analysis {entity.gnos_id}, whose state is {state}: "
                     "download URLs are only given for PUBLISHED analyses (use exclude-urls=true "
@@ -148,15 +160,18 @@ class AccessControl:
             return entity
         entity = entity or self._entity(object_id)
         if entity is None:
+            metrics.refused("scope")
             raise Forbidden(DOWNLOAD_DENIED)
         access = (entity.access or "").strip().lower()
         if access in ("", "null", "controlled"):
             if identity is None:
+                metrics.refused("no_token")
                 raise Unauthorized(
                     "A token is required to download a controlled-access file; "
                     "send 'Authorization: Bearer <token>'."
                 )
             if not self._has_study(self.download_rule, identity, entity.project_code):
+                metrics.refused("scope")
                 raise Forbidden(DOWNLOAD_DENIED)
         elif access != "open":
             raise InvalidRequest(f"Song gives object {object_id} the unknown access {access!r}.")
@@ -170,6 +185,7 @@ class AccessControl:
             return None
         entity = self.metadata.entity(object_id)
         if (state := self._state(entity)) != "PUBLISHED":
+            metrics.refused("state")
             raise NotFound(
                 f"Object {object_id} is in analysis {entity.gnos_id}, whose state is {state}: "
                 "only objects of PUBLISHED analyses are served."

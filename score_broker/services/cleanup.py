@@ -60,7 +60,7 @@ class Cleanup:
         removed = []
         for upload in stale:
             try:
-                self.uploads.abort(upload.object_id, upload.upload_id)
+                self.uploads.abort(upload.object_id, upload.upload_id, "stale")
             except BrokerError as error:
                 log.warning(
                     "cannot remove upload %s of %s: %s", upload.upload_id, upload.object_id, error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from score_broker import metrics
 from score_broker.errors import InvalidRequest, NotFound
 from score_broker.services import validation
 from score_broker.services.models import ObjectSpecification, Part
@@ -36,7 +37,9 @@ class DownloadService:
     def ping_url(self) -> str:
         """A short-lived GET URL of the sentinel: proves the client can reach the store."""
         self.store.check_for_ping()
-        return self.store.sign_get(self.sentinel_key, PING_URL_EXPIRY, None)
+        url = self.store.sign_get(self.sentinel_key, PING_URL_EXPIRY, None)
+        metrics.signed("ping")
+        return url
 
     def stored_spec(self, object_id: str) -> ObjectSpecification:
         """The whole object's spec, without URLs: the final one of its upload, or one made from
@@ -70,6 +73,7 @@ class DownloadService:
             spec.object_size = length
             if not exclude_urls:
                 spec.parts[0].url = self.store.sign_get(spec.object_key, self.url_lifetime(), None)
+                metrics.signed("download_object")
             return spec
         whole = offset == 0 and length == -1
         if not whole:
@@ -97,4 +101,6 @@ class DownloadService:
             if not exclude_urls:
                 last = part.offset + part.part_size - 1
                 part.url = self.store.sign_get(spec.object_key, expiry, (part.offset, last))
+        if not exclude_urls:
+            metrics.signed("download_part", len(spec.parts))
         return spec

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from score_broker import __version__
+from score_broker import __version__, metrics
 from score_broker.auth.identity import Identity
 from score_broker.errors import InvalidRequest, NotFound
 from score_broker.metadata import Entity, Metadata
@@ -105,4 +105,6 @@ class DrsService:
             )
         spec = self.downloads.stored_spec(object_id)
         store, lifetime = self.downloads.store, self.downloads.url_lifetime
-        return {"url": store.sign_get(spec.object_key, lifetime(), None)}
+        url = store.sign_get(spec.object_key, lifetime(), None)
+        metrics.signed("download_object")
+        return {"url": url}

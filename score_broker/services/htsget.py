@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 import pysam
 
+from score_broker import metrics
 from score_broker.errors import BrokerError
 from score_broker.metadata import Entity, Metadata
 from score_broker.services.url_lifetimes import UrlLifetime
@@ -179,6 +180,7 @@ class HtsgetService:
         if data is not None and len(data) <= INLINE_LIMIT:
             return {"url": _data_url(data), "class": kind}
         url = self.store.sign_get(source.key, self.url_lifetime(), (start, end - 1))
+        metrics.signed("htsget")
         return {"url": url, "headers": {"Range": f"bytes={start}-{end - 1}"}, "class": kind}
 
     async def _bam(

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import time
 
+from score_broker import metrics
 from score_broker.errors import ChecksumMismatch, InvalidRequest, NotFound, ObjectExists
 from score_broker.services import validation
 from score_broker.services.models import (
@@ -47,28 +48,31 @@ class UploadService:
     def whole_object(self) -> bool:
         return self.store.whole_object_uploads
 
-    def _drop_uploads(self, object_id: str) -> bool:
+    def _drop_uploads(self, object_id: str, reason: metrics.AbortReason) -> bool:
         """Abort the object's uploads in progress and forget their state; False if none."""
         upload_ids = self.state.upload_ids(object_id)
         for old in upload_ids:
-            self.abort(object_id, old)
+            self.abort(object_id, old, reason)
         return bool(upload_ids)
 
-    def abort(self, object_id: str, upload_id: str) -> None:
+    def abort(self, object_id: str, upload_id: str, reason: metrics.AbortReason) -> None:
         """Abort one upload attempt in the store and drop its state."""
         self.store.abort_multipart(self.state.object_key(object_id), upload_id)
         self.state.delete_upload(object_id, upload_id)
+        metrics.upload_aborted(reason)
 
     def _sign_parts(self, spec: ObjectSpecification) -> None:
         key = spec.object_key
         if self.whole_object:
             spec.parts[0].url = self.store.sign_object_upload(key, self.url_lifetime())
+            metrics.signed("upload_object")
             return
         expiry = self.url_lifetime()
         for part in spec.parts:
             part.url = self.store.sign_upload_part(
                 key, spec.upload_id, part.part_number, part.offset, part.part_size, expiry
             )
+        metrics.signed("upload_part", len(spec.parts))
 
     def _spec_of(self, object_id: str, upload_id: str) -> ObjectSpecification:
         """The spec of an upload in progress (a remembered one where the store will itself
@@ -106,7 +110,7 @@ class UploadService:
                 "pass overwrite=true to replace it."
             )
         key = self.state.object_key(object_id)
-        self._drop_uploads(object_id)
+        self._drop_uploads(object_id, "replaced")
         if self.whole_object:
             # The client's write replaces the object at once (no commit step to wait for):
             # the old record must not describe the new bytes.
@@ -130,6 +134,7 @@ class UploadService:
         )
         self._sign_parts(spec)
         self.state.save_spec(spec)
+        metrics.upload_started(file_size)
         log.info(
             "upload %s of %s started: %d bytes, %d parts",
             upload_id,
@@ -256,6 +261,7 @@ class UploadService:
             part.source_md5 = done[part.part_number].md5
         self.state.save_final(final)
         self.state.delete_upload(spec.object_id, spec.upload_id, record)
+        metrics.upload_finalized()
         log.info("upload %s of %s finalized", spec.upload_id, spec.object_id)
 
     def _finalize_whole_object(self, spec: ObjectSpecification) -> None:
@@ -281,6 +287,7 @@ class UploadService:
         ]
         self.state.save_final(final)
         self.state.delete_upload(spec.object_id, spec.upload_id)
+        metrics.upload_finalized()
         log.info("upload of %s finalized (written whole)", spec.object_id)
 
     def progress(self, object_id: str, file_size: int) -> UploadProgress:
@@ -308,12 +315,12 @@ class UploadService:
         """Abort every upload in progress, as Score's `POST /upload/cancel`; returns how many."""
         in_progress = self.state.uploads_in_progress()
         for object_id, upload_id in in_progress:
-            self.abort(object_id, upload_id)
+            self.abort(object_id, upload_id, "cancelled")
         log.info("cancelled %d uploads in progress", len(in_progress))
         return len(in_progress)
 
     def cancel(self, object_id: str) -> None:
         """Abort the upload in progress and drop its state."""
         validation.object_id(object_id)
-        if not self._drop_uploads(object_id):
+        if not self._drop_uploads(object_id, "cancelled"):
             raise NotFound(f"Upload ID not found for object ID {object_id}.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from score_broker import metrics
 from score_broker.auth.identity import Identity, ScopeRule
 from score_broker.song.errors import SongError
 
@@ -15,6 +16,7 @@ class SongAccess:
 
     def _require_token(self, identity: Identity | None) -> None:
         if identity is None:
+            metrics.refused("no_token")
             raise SongError(
                 "unauthorized.token",
                 401,
@@ -29,6 +31,7 @@ class SongAccess:
         self._require_token(identity)
         if not self.rule.has_system(identity):
             needed = f"The token needs the scope {self.rule.system}"
+            metrics.refused("scope")
             raise SongError("forbidden.token", 403, needed, "SongAccess")
 
     def check_write(self, identity: Identity | None, study_id: str) -> None:
@@ -36,6 +39,7 @@ class SongAccess:
             return
         self._require_token(identity)
         if not self.rule.allows(identity, study_id):
+            metrics.refused("scope")
             raise SongError(
                 "forbidden.token",
                 403,

@@ -7,13 +7,23 @@ broker, is what lets any number of broker replicas serve one store.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from score_broker import metrics
 from score_broker.errors import BrokerError, NotFound, StorageUnavailable
+
+#: The store calls whose failures `score_broker_store_errors_total` counts, by these names.
+COUNTED_OPERATIONS = (
+    "check", "check_for_ping", "create_multipart", "get_part", "complete_multipart",
+    "abort_multipart", "head", "list_objects", "read_range", "put_object", "put_state",
+    "get_state", "state_exists", "list_state", "delete_state",
+)  # fmt: skip
 
 
 def store_failure(what: str, status: int | None, detail: str, busy: bool = False) -> BrokerError:
@@ -40,6 +50,41 @@ def check_each(kind: str, names: Iterable[str], exists: Callable[[str], bool]) -
             raise StorageUnavailable(str(error)) from error
         if not found:
             raise StorageUnavailable(f"{kind} {name} does not exist.")
+
+
+def _count_failure(operation: str, error: BaseException) -> None:
+    """A failed store call, counted once: answers (NotFound, a checksum mismatch: statuses
+    under 500) are not failures, and a call inside another counts only the innermost."""
+    if isinstance(error, BrokerError) and error.status < 500:
+        return
+    if not getattr(error, "counted_as_store_error", False):
+        metrics.store_failed(operation)
+        error.counted_as_store_error = True  # type: ignore[attr-defined]
+
+
+def _counting(operation: str, method: Callable[..., Any]) -> Callable[..., Any]:
+    """`method`, with its failures counted under `operation`."""
+    if inspect.isgeneratorfunction(method):
+
+        @functools.wraps(method)
+        def listing(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            try:
+                yield from method(*args, **kwargs)
+            except Exception as error:
+                _count_failure(operation, error)
+                raise
+
+        return listing
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except Exception as error:
+            _count_failure(operation, error)
+            raise
+
+    return call
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +140,13 @@ class ObjectStore(ABC):
     #: Whether an upload is one PUT of the whole object to `sign_object_upload`'s URL, as on
     #: Score's Azure backend (one part; finish-part records nothing; finalize finds the object).
     whole_object_uploads: bool = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Each backend's store calls count their failures, whichever backend it is."""
+        super().__init_subclass__(**kwargs)
+        for name in COUNTED_OPERATIONS:
+            if name in vars(cls):
+                setattr(cls, name, _counting(name, vars(cls)[name]))
 
     @abstractmethod
     def check(self) -> dict[str, Any]:

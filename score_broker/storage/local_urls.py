@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from score_broker import metrics
 from score_broker.errors import DataPlaneError
 
 SIGNED_FIELDS = ("uploadId", "partNumber", "offset", "size", "range")
@@ -83,23 +84,27 @@ class UrlSigner:
         signature = params.get("Signature", "")
         expires_text = params.get("Expires", "")
         if not _HEX_SIGNATURE.fullmatch(signature) or not _NUMBER.fullmatch(expires_text):
+            metrics.refused("bad_url")
             raise DataPlaneError(
                 403, "AccessDenied", "The URL has no valid Expires and Signature parameters."
             )
         expires = int(expires_text)
         expected = self._signature(signed_method, key, params, expires)
         if not hmac.compare_digest(expected, signature):
+            metrics.refused("bad_url")
             raise DataPlaneError(
                 403,
                 "SignatureDoesNotMatch",
                 "The URL's signature does not match; ask the broker for a new URL.",
             )
         if time.time() > expires:
+            metrics.refused("expired_url")
             raise DataPlaneError(
                 403, "AccessDenied", "The URL has expired; ask the broker for a new one."
             )
         signed = _signed_request(signed_method, key, params)
         if signed is None:
+            metrics.refused("bad_url")
             raise DataPlaneError(403, "AccessDenied", f"This URL does not allow {method} requests.")
         return signed
 

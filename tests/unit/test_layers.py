@@ -123,3 +123,28 @@ def test_the_broker_imports_only_pure_client_modules() -> None:
             if name.startswith("score_tui") and name not in SHARED_WITH_THE_BROKER
         }
         assert outside == set(), module
+
+
+BROKER = PACKAGE.parent / "score_broker"
+#: The broker below its web layer: these never import the routes, the app or the commands.
+BELOW_THE_ROUTES = ["services", "auth", "metadata", "storage", "song", "database", "metrics.py"]
+ABOVE = ("score_broker.api", "score_broker.app", "score_broker.cli", "score_broker.workers")
+
+
+def broker_modules(part: str) -> list[Path]:
+    path = BROKER / part
+    return [path] if path.is_file() else sorted(path.rglob("*.py"))
+
+
+def test_the_broker_layers_point_one_way() -> None:
+    modules = [path for part in BELOW_THE_ROUTES for path in broker_modules(part)]
+    assert len(modules) > len(BELOW_THE_ROUTES)
+    upward = [
+        f"{path.relative_to(BROKER)} imports {module}"
+        for path in modules
+        for module in imports(path)
+        if module.startswith(ABOVE)
+    ]
+    assert upward == []
+    # Every layer counts its metrics, so the metrics module depends on no layer.
+    assert not [m for m in imports(BROKER / "metrics.py") if m.startswith("score_broker")]
