@@ -8,6 +8,7 @@ import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from score_broker import __version__
 from score_broker.config import ConfigError, Settings, load_settings
@@ -30,13 +31,22 @@ def duration_seconds(text: str) -> int:
     return int(match.group(1)) * SECONDS[match.group(2)]
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser that takes no abbreviations (a prefix of an option is an error, never read as
+    the option); its subcommands' parsers are of the same class, so the same holds for them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="score-broker",
         description="A Score-compatible broker that issues pre-signed URLs for object storage.",
     )
     parser.add_argument("--version", action="version", version=f"score-broker {__version__}")
-    config = argparse.ArgumentParser(add_help=False)
+    config = _Parser(add_help=False)
     config.add_argument("--config", type=Path, help="TOML configuration file")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

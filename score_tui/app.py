@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import io
 import json
 import logging
@@ -64,6 +65,25 @@ def read_interrupted() -> dict[str, list[str]]:
     except (OSError, ValueError):
         return {}
     return found if isinstance(found, dict) else {}
+
+
+def record_interrupted(server_url: str, waiting: list[str], settled: list[str]) -> None:
+    """Record what the next start resumes: `waiting` (what this process ran or had waiting when
+    it quit) and what was recorded before and is neither settled (done, failed or cancelled)
+    nor now waiting: paused since an earlier quit, or another instance's on the same journal (a
+    browser tab of `--serve`). Instances quitting at once take turns (a lock), so none loses
+    what another wrote."""
+    path = interrupted_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_suffix(".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        interrupted = read_interrupted()
+        dropped = set(waiting) | set(settled)
+        earlier = [i for i in interrupted.get(server_url, []) if i not in dropped]
+        interrupted[server_url] = waiting + earlier
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(interrupted))
+        temporary.replace(path)
 
 
 class TransferApp(App[str | None]):
@@ -224,24 +244,15 @@ class TransferApp(App[str | None]):
     async def _stop_engine_once(self) -> None:
         if not self._opened.is_set() or not hasattr(self, "workspace"):
             return
-        # What runs or waits to run now, and what an earlier quit paused and is still paused.
-        interrupted = read_interrupted()
-        earlier = set(interrupted.get(self.settings.server_url, []))
-        waiting = [
-            v.id
-            for v in self.live.views.values()
-            if v.id not in self._foreign
-            and (
-                v.transfer.state in (State.QUEUED, State.RUNNING)
-                or (v.transfer.state == State.PAUSED and v.id in earlier)
-            )
-        ]
+        # What runs or waits to run now, and what is over (paused ones stay as recorded).
+        mine = [v for v in self.live.views.values() if v.id not in self._foreign]
+        waiting = [v.id for v in mine if v.transfer.state in (State.QUEUED, State.RUNNING)]
+        kept = (State.QUEUED, State.RUNNING, State.PAUSED)
+        settled = [v.id for v in mine if v.transfer.state not in kept]
         self.engine.halt()
         await self.engine.wait()
-        interrupted[self.settings.server_url] = waiting
         with contextlib.suppress(OSError):
-            interrupted_path().parent.mkdir(parents=True, exist_ok=True)
-            interrupted_path().write_text(json.dumps(interrupted))
+            record_interrupted(self.settings.server_url, waiting, settled)
         self._opened.clear()
         for reader in [w for w in self.workers if w.group == "journal"]:
             # At shutdown Textual may have cancelled a reader already: it is done, too.

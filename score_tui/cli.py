@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="score-tui",
+        allow_abbrev=False,
         description="Queue, watch and control uploads and downloads through a Score broker. "
         "`score-tui --batch COMMAND --help` lists the headless commands.",
     )
@@ -36,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--metadata-url", help="the Song URL [METADATA_URL]")
     parser.add_argument("--token-file", help="read the access token from this file")
     parser.add_argument("--ca-file", help="trust this CA (PEM) too, for HTTPS [SSL_CERT_FILE]")
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve the UI to a web browser (each tab runs score-tui with the other options)",
+    )
+    parser.add_argument("--host", help="with --serve: the address to listen on (127.0.0.1)")
+    parser.add_argument("--port", help="with --serve: the port to listen on (8000)")
     return parser
 
 
@@ -47,9 +55,12 @@ def main(argv: list[str] | None = None) -> int:
         arguments.remove("--batch")
         return batch_main(arguments)
     args = _parser().parse_args(arguments)
+    if not args.serve and (args.host is not None or args.port is not None):
+        print("score-tui: --host and --port go with --serve", file=sys.stderr)
+        return 2
     _log_to_file()
     try:
-        return _run_app(args)
+        return _serve(args, arguments) if args.serve else _run_app(args)
     except ConfigError as exc:
         print(f"score-tui: {exc}", file=sys.stderr)
         return 2
@@ -65,6 +76,30 @@ def _log_to_file() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
+def _overrides(args: argparse.Namespace) -> Overrides:
+    """What the command line sets over the configuration file."""
+    return Overrides(
+        profile=args.profile,
+        server_url=args.server_url,
+        metadata_url=args.metadata_url,
+        token_file=args.token_file,
+        ca_file=args.ca_file,
+    )
+
+
+def _serve(args: argparse.Namespace, arguments: list[str]) -> int:
+    """Check the configuration the browser sessions will use, then serve them."""
+    from score_tui.errors import ScoreTuiError
+    from score_tui.serve import ServeError, serve
+
+    load(_overrides(args))
+    try:
+        return serve(args, arguments)
+    except ScoreTuiError as exc:
+        print(f"score-tui: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, ServeError) else 1
+
+
 def _run_app(args: argparse.Namespace) -> int:
     from score_tui import demo as demo_module
     from score_tui.app import TransferApp
@@ -73,13 +108,7 @@ def _run_app(args: argparse.Namespace) -> int:
     broker: demo_module.EmbeddedBroker | None = None
     try:
         while True:
-            overrides = Overrides(
-                profile=args.profile,
-                server_url=args.server_url,
-                metadata_url=args.metadata_url,
-                token_file=args.token_file,
-                ca_file=args.ca_file,
-            )
+            overrides = _overrides(args)
             settings = load(overrides)
             seeded: dict[str, str] = {}
             if use_demo:
@@ -88,10 +117,14 @@ def _run_app(args: argparse.Namespace) -> int:
                         args.demo_dir or demo_module.default_directory(),
                         args.demo_port or demo_module.DEFAULT_PORT,
                     )
-                    print(f"Starting the demo broker in {broker.directory} …", file=sys.stderr)
+                    # (Not in a browser session: `--serve` started the broker and says so.)
+                    progress = sys.stderr.isatty()
+                    if progress:
+                        print(f"Starting the demo broker in {broker.directory} …", file=sys.stderr)
                     broker.stop_on_signals()
                     broker.start()
-                    print("Seeding the demo study …", file=sys.stderr)
+                    if progress:
+                        print("Seeding the demo study …", file=sys.stderr)
                 seeded = demo_module.seed(broker)
                 broker.stop_on_signals()  # the seed's event loop reset SIGTERM's handler
                 settings = _demo_settings(settings, broker)

@@ -67,7 +67,9 @@ def _flag(parser: argparse.ArgumentParser, name: str, default: bool, help: str) 
 
 
 def _global_options() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    common = argparse.ArgumentParser(
+        add_help=False, argument_default=argparse.SUPPRESS, allow_abbrev=False
+    )
     common.add_argument("--profile", help="the broker profile of the config file to use")
     common.add_argument("--server-url", help="the broker (Score server) URL [STORAGE_URL]")
     common.add_argument("--metadata-url", help="the Song URL [METADATA_URL]")
@@ -85,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = _global_options()
     parser = argparse.ArgumentParser(
         prog="score-tui --batch",
+        allow_abbrev=False,
         description="Move files through a Score broker without the terminal UI.",
         parents=[common],
     )
@@ -92,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, summary: str) -> argparse.ArgumentParser:
-        return commands.add_parser(name, parents=[common], help=summary, description=summary)
+        return commands.add_parser(
+            name, parents=[common], help=summary, description=summary, allow_abbrev=False
+        )
 
     _upload_options(
         command("upload", "Upload files (by object id, a manifest, or registering with Song).")

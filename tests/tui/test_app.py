@@ -159,6 +159,7 @@ async def test_pause_resume_cancel_and_pause_all(
         await until(pilot, lambda: big.state == State.CANCELLED, timeout=2)
         assert not partial.exists()
         assert not (tmp_path / "downloads" / "reads.bin").exists()
+        await until(pilot, lambda: by_name(app, "notes.txt").state == State.DONE)
         assert (tmp_path / "downloads" / "notes.txt").read_bytes() == files["notes.txt"]
 
 

@@ -16,7 +16,7 @@ LAYERS: list[set[str]] = [
     {"planning", "slicing"},
     {"batch"},
     {"live_queue", "widgets", "screens", "app"},
-    {"demo", "cli", "__main__", "__init__"},
+    {"demo", "serve", "cli", "__main__", "__init__"},
 ]
 BELOW_THE_UI = {"errors", "units", "index_names", "client", "engine", "config", "workspace"}
 BELOW_THE_UI |= {"planning", "slicing", "batch"}
