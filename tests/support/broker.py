@@ -52,6 +52,7 @@ class BrokerProcess:
     workdir: Path
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+    program: tuple[str, ...] = (sys.executable, "-m", "score_broker")  # or an installed command
 
     def __post_init__(self) -> None:
         self.port = self.port or free_port()
@@ -70,7 +71,7 @@ class BrokerProcess:
         config_path = self.workdir / f"broker-{self.port}.toml"
         config_path.write_text(to_toml(self.config))
         env = {k: v for k, v in os.environ.items() if not k.startswith("SCORE_BROKER_")}
-        command = [sys.executable, "-m", "score_broker", "serve", "--config", str(config_path)]
+        command = [*self.program, "serve", "--config", str(config_path)]
         command += ["--port", str(self.port)]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=log, env=env)
