@@ -168,3 +168,6 @@ def test_pipx_installs_both_commands(built: Built, tmp_path: Path) -> None:
     assert _run(tmp_path / "bin" / "score-broker", "--version", cwd=tmp_path).startswith(
         "score-broker"
     )
+    # The README's completion for pipx: register-python-argcomplete from the app's venv.
+    app_bin = tmp_path / "pipx-home" / "venvs" / "score-transfer" / "bin"
+    assert completions(app_bin, "score-tui --batch up", _outside_env()) == ["upload"]
