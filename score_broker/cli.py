@@ -1,9 +1,11 @@
+# PYTHON_ARGCOMPLETE_OK
 """`score-broker`: run the broker and manage its API keys."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import re
 import sys
 from datetime import UTC, datetime
@@ -397,7 +399,12 @@ COMMANDS = {"serve": serve, "keys": keys, "cleanup": cleanup, "db": db, "song": 
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    if argv is None and "_ARGCOMPLETE" in os.environ:  # the shell asks for completions
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
+    args = parser.parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except (ConfigError, BrokerError) as error:

@@ -1,9 +1,11 @@
+# PYTHON_ARGCOMPLETE_OK
 """`score-tui`: the terminal UI (`--demo`: on an embedded broker); `--batch COMMAND`: headless."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -49,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    if argv is None and "_ARGCOMPLETE" in os.environ:  # the shell asks for completions
+        _complete()
     if "--batch" in arguments:
         from score_tui.batch.cli import main as batch_main
 
@@ -64,6 +68,23 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"score-tui: {exc}", file=sys.stderr)
         return 2
+
+
+def _complete() -> None:
+    """Print the completions the shell asks for and exit (argcomplete). `--batch` is routed by
+    hand, so a line holding it completes the batch commands instead of the UI's options."""
+    import argcomplete
+
+    line = os.environ.get("COMP_LINE", "")[: int(os.environ.get("COMP_POINT") or 0)]
+    words = line.split() if line[-1:].isspace() else line.split()[:-1]
+    if "--batch" in words[1:]:
+        from score_tui.batch.cli import build_parser
+
+        parser = build_parser()
+        parser.add_argument("--batch", action="store_true", help=argparse.SUPPRESS)
+    else:
+        parser = _parser()
+    argcomplete.autocomplete(parser)
 
 
 def _log_to_file() -> None:

@@ -55,6 +55,7 @@ class BrokerProcess:
     process: subprocess.Popen[bytes] | None = None
     #: The CA file that makes a client trust the broker's certificate, when it serves HTTPS.
     ca_file: Path | None = None
+    program: tuple[str, ...] = (sys.executable, "-m", "score_broker")  # or an installed command
 
     def __post_init__(self) -> None:
         self.port = self.port or free_port()
@@ -85,7 +86,7 @@ class BrokerProcess:
         config_path = self.workdir / f"broker-{self.port}.toml"
         config_path.write_text(to_toml(self.config))
         env = {k: v for k, v in os.environ.items() if not k.startswith("SCORE_BROKER_")}
-        command = [sys.executable, "-m", "score_broker", "serve", "--config", str(config_path)]
+        command = [*self.program, "serve", "--config", str(config_path)]
         command += ["--port", str(self.port)]
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=log, env=env)

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-BATCH = [sys.executable, "-m", "score_tui", "--batch"]
-
 
 @dataclass
 class Tui:
@@ -21,6 +19,12 @@ class Tui:
     home: Path
     server_url: str
     token: str | None = None
+    program: tuple[str, ...] = (sys.executable, "-m", "score_tui")  # or an installed command
+
+    @property
+    def batch(self) -> list[str]:
+        """The command line up to the batch command."""
+        return [*self.program, "--batch"]
 
     def env(self, **extra: str) -> dict[str, str]:
         env = {
@@ -44,7 +48,7 @@ class Tui:
         self, *args: str, cwd: Path | None = None, timeout: float = 300, **extra: str
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [*BATCH, *args], capture_output=True, text=True, env=self.env(**extra),
+            [*self.batch, *args], capture_output=True, text=True, env=self.env(**extra),
             cwd=cwd or self.home, timeout=timeout, stdin=subprocess.DEVNULL,
         )  # fmt: skip
 
@@ -59,7 +63,7 @@ class Tui:
 
     def popen(self, *args: str, **extra: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [*BATCH, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [*self.batch, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env=self.env(**extra), cwd=self.home, stdin=subprocess.DEVNULL,
         )  # fmt: skip
 
