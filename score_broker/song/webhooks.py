@@ -63,10 +63,12 @@ class Deliveries:
         if not due:
             return []
         with self.db.transaction() as tx:
+            # Claimed rows too: a webhook whose oldest message another process is sending
+            # waits, so no process sends a later one past it.
             rows: list[StoredRow] = tx.execute(
-                "SELECT id, url, analysis_id, message, attempts, next_attempt FROM song_delivery "
-                "WHERE claimed_until < ? ORDER BY id LIMIT ?",
-                (now, BATCH * max(len(self.webhooks), 1)),
+                "SELECT id, url, analysis_id, message, attempts, next_attempt, claimed_until "
+                "FROM song_delivery ORDER BY id LIMIT ?",
+                (BATCH * max(len(self.webhooks), 1),),
             ).fetchall()
             runs: dict[str, list[Delivery]] = {}
             held: set[str] = set()
@@ -76,7 +78,7 @@ class Deliveries:
                     log.warning("dropping a message for %s, no longer in [song] webhooks", url)
                     tx.execute("DELETE FROM song_delivery WHERE id = ?", (row["id"],))
                     continue
-                if url in held or row["next_attempt"] > now:
+                if url in held or row["next_attempt"] > now or row["claimed_until"] >= now:
                     held.add(url)  # an earlier message waits: the later ones wait behind it
                     continue
                 delivery = Delivery(

@@ -190,7 +190,9 @@ def test_of_two_concurrent_submits_of_one_md5_exactly_one_is_accepted(
 def test_replicas_deliver_each_song_message_once_and_in_order(
     broker_factory: BrokerFactory, tmp_path: Path, upgraded_postgres: str
 ) -> None:
-    receiver = WebhookReceiver(refuse_first=1)
+    # A slow webhook, refusing once: while one replica sends, the other must not send a later
+    # message (the suppressions are written while the creations are still being sent).
+    receiver = WebhookReceiver(refuse_first=1, delay=0.5)
     storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
     song = {"url": "embedded", "webhooks": [receiver.url]}
     try:
@@ -205,11 +207,13 @@ def test_replicas_deliver_each_song_message_once_and_in_order(
         for i in range(4):
             body = payload(STUDY, {f"m{i}.vcf": (os.urandom(99), "open")})
             analyses.append(songs[i % 2].submit(STUDY, body).json()["analysisId"])
+        receiver.wait_for(1)  # the creations are being sent, slowly
         for i, analysis_id in enumerate(analyses):
             assert songs[(i + 1) % 2].suppress(STUDY, analysis_id).status_code == 200
         messages = receiver.wait_for(8)
         deliveries = [r.headers["X-Song-Delivery"] for r in receiver.received]
         assert len(deliveries) == len(set(deliveries)) == 8
+        assert receiver.most_at_once == 1  # one at a time, so in the order they were written
         for analysis_id in analyses:
             actions = [m["action"] for m in messages if m["analysisId"] == analysis_id]
             assert actions == ["CREATE", "SUPPRESS"]

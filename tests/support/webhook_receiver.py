@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,8 +27,13 @@ class Received:
 class WebhookReceiver:
     #: How many POSTs to refuse with 503 before accepting.
     refuse_first: int = 0
+    #: Seconds each answer takes: a slow webhook, as senders meet them.
+    delay: float = 0.0
     received: list[Received] = field(default_factory=list)
     refused: int = 0
+    #: The most POSTs that were in progress at once.
+    most_at_once: int = 0
+    _in_progress: int = 0
 
     def __post_init__(self) -> None:
         receiver = self
@@ -36,6 +42,11 @@ class WebhookReceiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver._lock:
+                    receiver._in_progress += 1
+                    receiver.most_at_once = max(receiver.most_at_once, receiver._in_progress)
+                time.sleep(receiver.delay)
+                with receiver._lock:
+                    receiver._in_progress -= 1
                     if receiver.refused < receiver.refuse_first:
                         receiver.refused += 1
                         status = 503
