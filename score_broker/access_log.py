@@ -1,4 +1,5 @@
-"""One access-log line per request, with any bearer token replaced by a short hash."""
+"""One access-log line per request, with any bearer token replaced by a short hash, and the
+request metrics."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from score_broker import metrics
 from score_broker.api.route_templates import RouteTemplates
 from score_broker.request_id import current_request_id
 
@@ -35,12 +37,18 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
 
 
-class AccessLogMiddleware:
-    """Pure ASGI middleware, so streamed bodies are not buffered."""
+class RequestRecordMiddleware:
+    """Records each HTTP request once it is answered: its access-log line (`log_access`) and
+    its count and duration in the metrics (`count`). Pure ASGI middleware, so streamed bodies
+    are not buffered and the duration runs to the end of the answer."""
 
-    def __init__(self, app: ASGIApp, templates: RouteTemplates) -> None:
+    def __init__(
+        self, app: ASGIApp, templates: RouteTemplates, log_access: bool, count: bool
+    ) -> None:
         self.app = app
         self.templates = templates
+        self.log_access = log_access
+        self.count = count
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -62,35 +70,51 @@ class AccessLogMiddleware:
         try:
             await self.app(scope, receive, observe)
         finally:
-            # uvicorn puts a trusted proxy's X-Forwarded-For here ([server] trusted_proxies).
-            client = (scope.get("client") or (None,))[0]
-            authorization = headers.get("authorization")
-            token = token_hash(authorization) if authorization else None
-            agent = headers.get("user-agent")
-            duration = (time.perf_counter() - started) * 1000
-            request_id = current_request_id()
-            fields = {
-                "request_id": request_id,
-                "method": scope["method"],
-                "path": target,
-                "route": self.templates.of(scope),
-                "status": facts["status"],
-                "duration_ms": round(duration, 1),
-                "bytes": facts["bytes"],
-                "client": client,
-                "user_agent": agent,
-                "token": token,
-            }
-            log.info(
-                '%s "%s %s" %d %d %.1fms ua="%s" token=%s rid=%s',
-                client or "-",
-                scope["method"],
-                printable(target),
-                facts["status"],
-                facts["bytes"],
-                duration,
-                printable(agent or "unknown"),
-                token or "-",
-                request_id or "-",
-                extra={"access": fields},
-            )
+            duration = time.perf_counter() - started
+            route = self.templates.of(scope)
+            if self.count:
+                metrics.request_answered(scope["method"], route, facts["status"], duration)
+            if self.log_access:
+                _log(scope, headers, target, route, facts, duration * 1000)
+
+
+def _log(
+    scope: Scope,
+    headers: dict[str, str],
+    target: str,
+    route: str,
+    facts: dict[str, Any],
+    duration: float,
+) -> None:
+    """The access-log line (with its fields for the JSON format); `duration` in ms."""
+    # uvicorn puts a trusted proxy's X-Forwarded-For here ([server] trusted_proxies).
+    client = (scope.get("client") or (None,))[0]
+    authorization = headers.get("authorization")
+    token = token_hash(authorization) if authorization else None
+    agent = headers.get("user-agent")
+    request_id = current_request_id()
+    fields = {
+        "request_id": request_id,
+        "method": scope["method"],
+        "path": target,
+        "route": route,
+        "status": facts["status"],
+        "duration_ms": round(duration, 1),
+        "bytes": facts["bytes"],
+        "client": client,
+        "user_agent": agent,
+        "token": token,
+    }
+    log.info(
+        '%s "%s %s" %d %d %.1fms ua="%s" token=%s rid=%s',
+        client or "-",
+        scope["method"],
+        printable(target),
+        facts["status"],
+        facts["bytes"],
+        duration,
+        printable(agent or "unknown"),
+        token or "-",
+        request_id or "-",
+        extra={"access": fields},
+    )

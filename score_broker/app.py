@@ -12,7 +12,7 @@ import anyio
 from fastapi import FastAPI
 
 from score_broker import __version__, metrics
-from score_broker.access_log import AccessLogMiddleware
+from score_broker.access_log import RequestRecordMiddleware
 from score_broker.auth.authenticator import Authenticator
 from score_broker.auth.identity import ScopeRule
 from score_broker.auth.introspection import Introspector
@@ -272,7 +272,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     from score_broker.api.client_kind import ClientKindMiddleware
     from score_broker.api.cors import PortalCors
     from score_broker.api.errors import CatchAllMiddleware, install_error_handlers
-    from score_broker.api.metrics import RequestMetricsMiddleware
     from score_broker.api.metrics import router as metrics_router
     from score_broker.api.route_templates import RouteTemplates
     from score_broker.api.trailing_slash import TrailingSlashMiddleware
@@ -330,12 +329,17 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(CatchAllMiddleware)
     if settings.server.cors_origins:
         app.add_middleware(PortalCors, origins=settings.server.cors_origins)
+    # FastAPI wraps an included router's routes: their templates are read from the routers.
     templates = RouteTemplates(
         [*app.router.routes, *(r for router in routers for r in router.routes)]
     )
-    if settings.server.metrics:
-        app.add_middleware(RequestMetricsMiddleware, templates=templates)
-    if settings.server.access_log:
-        app.add_middleware(AccessLogMiddleware, templates=templates)
+    server = settings.server
+    if server.metrics or server.access_log:
+        app.add_middleware(
+            RequestRecordMiddleware,
+            templates=templates,
+            log_access=server.access_log,
+            count=server.metrics,
+        )
     app.add_middleware(RequestIdMiddleware)
     return app
