@@ -4,8 +4,9 @@ Each broker process runs one `Deliveries` loop. It claims due messages in a writ
 (so two replicas never claim the same one), POSTs them outside it, and then deletes what was
 delivered. A message that fails is tried again later, the wait doubling up to five minutes, for
 as long as it takes: an indexer that was down gets every message when it is back. Messages to
-one webhook go strictly in order; the first failure holds back the ones after it. A claim
-lapses after `CLAIM_SECONDS`, so a replica that dies mid-delivery leaves its messages to another.
+one webhook go strictly in order, whichever process sends them; the first failure holds back the
+ones after it. A claim is renewed after each delivery and lapses `claim_seconds` after the last,
+so a replica that dies mid-delivery leaves its messages to another.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 import anyio
 import httpx
 
-from score_broker.database.connection import Database, StoredRow
+from score_broker.database.connection import Database, StoredRow, Transaction
 from score_broker.errors import BrokerError
 
 log = logging.getLogger(__name__)
@@ -54,47 +55,57 @@ class Deliveries:
         self.secret = secret.encode()
         self.timeout = timeout
 
+    @property
+    def claim_seconds(self) -> float:
+        """How long a claim holds: the claim is renewed after each delivery, so it must outlast
+        one POST (`timeout`) with room to spare."""
+        return max(CLAIM_SECONDS, 3 * self.timeout)
+
     def claim(self, now: float) -> list[list[Delivery]]:
-        """Per webhook, the messages to send now, oldest first, claimed for this process."""
+        """Per webhook, the messages to send now, oldest first, claimed for this process. A
+        webhook whose oldest message waits (to be tried again, or claimed by another process)
+        gets none, so no message overtakes an earlier one; each webhook is read on its own, so
+        one with a backlog holds back no other."""
         due = self.db.query(  # a plain read first: an idle outbox takes no write lock
             "SELECT 1 FROM song_delivery WHERE claimed_until < ? AND next_attempt <= ? LIMIT 1",
             (now, now),
         )
         if not due:
             return []
+        runs: list[list[Delivery]] = []
         with self.db.transaction() as tx:
-            # Claimed rows too: a webhook whose oldest message another process is sending
-            # waits, so no process sends a later one past it.
-            rows: list[StoredRow] = tx.execute(
-                "SELECT id, url, analysis_id, message, attempts, next_attempt, claimed_until "
-                "FROM song_delivery ORDER BY id LIMIT ?",
-                (BATCH * max(len(self.webhooks), 1),),
-            ).fetchall()
-            runs: dict[str, list[Delivery]] = {}
-            held: set[str] = set()
-            for row in rows:
-                url = row["url"]
-                if url not in self.webhooks:
-                    log.warning("dropping a message for %s, no longer in [song] webhooks", url)
-                    tx.execute("DELETE FROM song_delivery WHERE id = ?", (row["id"],))
-                    continue
-                if url in held or row["next_attempt"] > now or row["claimed_until"] >= now:
-                    held.add(url)  # an earlier message waits: the later ones wait behind it
-                    continue
-                delivery = Delivery(
-                    row["id"], url, row["analysis_id"], row["message"], row["attempts"]
-                )
-                runs.setdefault(url, []).append(delivery)
-            claimed = [d.id for run in runs.values() for d in run]
-            tx.executemany(
-                "UPDATE song_delivery SET claimed_until = ? WHERE id = ?",
-                [(now + CLAIM_SECONDS, id_) for id_ in claimed],
-            )
-        return list(runs.values())
+            urls = [row[0] for row in tx.execute("SELECT DISTINCT url FROM song_delivery")]
+            for url in set(urls) - set(self.webhooks):
+                log.warning("dropping the messages for %s, no longer in [song] webhooks", url)
+                tx.execute("DELETE FROM song_delivery WHERE url = ?", (url,))
+            for url in self.webhooks:
+                rows: list[StoredRow] = tx.execute(
+                    "SELECT id, analysis_id, message, attempts, next_attempt, claimed_until "
+                    "FROM song_delivery WHERE url = ? ORDER BY id LIMIT ?",
+                    (url, BATCH),
+                ).fetchall()
+                run: list[Delivery] = []
+                for row in rows:
+                    if row["next_attempt"] > now or row["claimed_until"] >= now:
+                        break  # an earlier message waits: the later ones wait behind it
+                    message, attempts = row["message"], row["attempts"]
+                    run.append(Delivery(row["id"], url, row["analysis_id"], message, attempts))
+                if run:
+                    runs.append(run)
+            self._hold(tx, [d for run in runs for d in run], now)
+        return runs
 
-    def delivered(self, delivery: Delivery) -> None:
+    def _hold(self, tx: Transaction, deliveries: Sequence[Delivery], now: float) -> None:
+        tx.executemany(
+            "UPDATE song_delivery SET claimed_until = ? WHERE id = ?",
+            [(now + self.claim_seconds, d.id) for d in deliveries],
+        )
+
+    def delivered(self, delivery: Delivery, rest: Sequence[Delivery] = ()) -> None:
+        """`delivery` went through: forget it, and renew the claim on the rest of its run."""
         with self.db.transaction() as tx:
             tx.execute("DELETE FROM song_delivery WHERE id = ?", (delivery.id,))
+            self._hold(tx, rest, time.time())
 
     def failed(self, delivery: Delivery, rest: Sequence[Delivery], error: str) -> None:
         attempts = delivery.attempts + 1
@@ -137,7 +148,7 @@ class Deliveries:
             if error:
                 await anyio.to_thread.run_sync(self.failed, delivery, run[index + 1 :], error)
                 break
-            await anyio.to_thread.run_sync(self.delivered, delivery)
+            await anyio.to_thread.run_sync(self.delivered, delivery, run[index + 1 :])
             sent += 1
         return sent
 

@@ -62,6 +62,14 @@ class Scrape:
         return found
 
 
+def _children(pid: int) -> list[int]:
+    return [
+        int(child)
+        for task in Path(f"/proc/{pid}/task").iterdir()
+        for child in (task / "children").read_text().split()
+    ]
+
+
 def scrape(url: str, **headers: str) -> Scrape:
     response = httpx.get(f"{url}/metrics", headers=headers, timeout=30)
     assert response.status_code == 200, response.text
@@ -280,12 +288,22 @@ def _per_worker(directory: Path, route: str, scratch: Path) -> dict[str, float]:
     return counts
 
 
+SCRAPER = "Bearer token-of-the-scrapers"
+
+
 def test_workers_add_up_to_one_count(broker_factory: BrokerFactory, tmp_path: Path) -> None:
     storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
-    broker = broker_factory(storage, workers=2)
+    broker = broker_factory(storage, workers=2, metrics_token=SCRAPER.split()[1])
     found = re.search(r"2 worker processes; their metrics are added up in (\S+)", broker.log_text())
     assert found, broker.log_text()
     directory = Path(found[1])
+    # The settings, secrets included, reach the workers in a private file, not the environment.
+    assert (directory / "settings.json").stat().st_mode & 0o077 == 0
+    assert broker.process is not None
+    family = [broker.process.pid, *_children(broker.process.pid)]
+    assert len(family) >= 3  # serve and its two workers
+    for pid in family:
+        assert SCRAPER.split()[1].encode() not in Path(f"/proc/{pid}/environ").read_bytes()
     sent = 0
 
     def both_workers_answered() -> bool:
@@ -298,7 +316,8 @@ def test_workers_add_up_to_one_count(broker_factory: BrokerFactory, tmp_path: Pa
     wait_until(both_workers_answered, "each of the two workers to answer /profile")
 
     def profile_count() -> float:
-        return scrape(broker.url).value("score_broker_requests_total", route="/profile")
+        scraped = scrape(broker.url, Authorization=SCRAPER)
+        return scraped.value("score_broker_requests_total", route="/profile")
 
     wait_until(lambda: profile_count() >= sent, f"{sent} /profile requests in the scrape")
 
