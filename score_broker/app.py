@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,8 +12,8 @@ from pathlib import Path
 import anyio
 from fastapi import FastAPI
 
-from score_broker import __version__, metrics
-from score_broker.access_log import RequestRecordMiddleware
+from score_broker import __version__
+from score_broker.api.access_log import RequestRecordMiddleware
 from score_broker.auth.authenticator import Authenticator
 from score_broker.auth.identity import ScopeRule
 from score_broker.auth.introspection import Introspector
@@ -50,7 +51,7 @@ from score_broker.storage.azure import AzureStore
 from score_broker.storage.base import ObjectStore
 from score_broker.storage.local import LocalStore
 from score_broker.storage.s3 import S3Store
-from score_broker.tls import trusting_own_certificate
+from score_broker.tls import check_server_files, trusting_own_certificate
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +156,11 @@ def build_embedded_song(settings: Settings) -> SongService:
     if song.score_url:
         check = HttpCheck(song.score_url, song.score_token)
     else:  # this broker, through its public URL: trusting its own certificate when it has one
-        cert_file = settings.server.tls_cert_file
-        verify = trusting_own_certificate(cert_file) if cert_file else True
+        server = settings.server
+        verify: ssl.SSLContext | bool = True
+        if settings.serves_tls:  # a bad pair is one line (ConfigError), never a traceback
+            check_server_files(server.tls_cert_file, server.tls_key_file)
+            verify = trusting_own_certificate(server.tls_cert_file)
         check = HttpCheck(settings.public_url, song.score_token, verify=verify)
     database = open_databases(settings.database, settings.data_directory, (SONG,))[SONG]
     seed_analysis_types(database)
@@ -295,7 +299,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 tasks.start_soon(deliveries.run_forever)
             yield
             tasks.cancel_scope.cancel()
-        metrics.process_ended()
 
     app = FastAPI(
         lifespan=lifespan,

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import re
@@ -201,6 +202,13 @@ def _serve(settings: Settings) -> int:
             settings.public_url,
         )
     server = settings.server
+    if server.metrics and not server.metrics_token and not _loopback(server.host):
+        log.warning(
+            "/metrics is open to anyone who can reach %s:%d; set [server] metrics_token (or "
+            "metrics = false) unless a firewall keeps others out",
+            server.host,
+            server.port,
+        )
     workers = server.workers
     if workers > 1:
         hand_over(settings)
@@ -222,6 +230,13 @@ def _serve(settings: Settings) -> int:
         ssl_keyfile=server.tls_key_file or None,
     )
     return 0
+
+
+def _loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def _when(stamp: float | None) -> str:

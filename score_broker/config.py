@@ -25,7 +25,7 @@ APP_NAME = "score-broker"
 ENV_PREFIX = "SCORE_BROKER"
 MAX_URL_EXPIRY = 7 * 24 * 3600  # the longest S3 accepts for SigV4 URLs
 #: What a browser sends as `Origin`: scheme, host and optional port, nothing after.
-ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#\s]+")
+ORIGIN = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#\s]+", re.IGNORECASE)
 
 
 class ConfigError(Exception):
@@ -97,7 +97,7 @@ class ServerSettings(Section):
                     f"{item!r} is not an origin: use scheme://host[:port] without a path, "
                     'e.g. https://portal.example.org, or "*"'
                 )
-        return value
+        return [item.lower() for item in value]  # as browsers send them
 
 
 class S3Settings(Section):

@@ -142,9 +142,3 @@ def exposition() -> bytes:
     registry = CollectorRegistry()
     _multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return generate_latest(registry)
-
-
-def process_ended() -> None:
-    """A worker stops: its live values go from the shared directory (its counts stay)."""
-    if MULTIPROCESS:
-        _multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -1,5 +1,5 @@
 """`GET /metrics`: the broker's metrics in Prometheus's text format (each request is counted by
-`score_broker.access_log.RequestRecordMiddleware`)."""
+`score_broker.api.access_log.RequestRecordMiddleware`)."""
 
 from __future__ import annotations
 

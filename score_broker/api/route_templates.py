@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Match
 from starlette.types import Scope
 
-#: The template of a request no route knows (a 404, or a CORS preflight answered before routing).
+#: The template of a request for a path no route knows (a 404).
 UNMATCHED = "unmatched"
 
 

@@ -179,15 +179,21 @@ class AccessControl:
 
     def published_entity(self, object_id: str) -> Entity | None:
         """The object's Song entity; NotFound unless Song knows it and its analysis is
-        PUBLISHED, InvalidRequest for a malformed id. None when the broker has no Song."""
+        PUBLISHED, InvalidRequest for a malformed id. None when the broker has no Song. The
+        NotFound is asked before the caller's rights, so it says the same for an unknown and an
+        unpublished object, and names no analysis."""
         validation.object_id(object_id)
         if self.metadata is None:
             return None
-        entity = self.metadata.entity(object_id)
-        if (state := self._state(entity)) != "PUBLISHED":
+        missing = NotFound(
+            f"There is no published object {object_id}: only objects of PUBLISHED analyses "
+            "are served."
+        )
+        try:
+            entity = self.metadata.entity(object_id)
+        except NotFound:
+            raise missing from None
+        if self._state(entity) != "PUBLISHED":
             metrics.refused("state")
-            raise NotFound(
-                f"Object {object_id} is in analysis {entity.gnos_id}, whose state is {state}: "
-                "only objects of PUBLISHED analyses are served."
-            )
+            raise missing
         return entity

@@ -10,7 +10,7 @@ import json
 
 import httpx
 
-from score_tui.client.tls import certificate_message, origin_of, refused_certificate
+from score_tui.client.tls import refusal_message
 from score_tui.errors import ScoreTuiError
 
 TOKEN_HINT = "set ACCESSTOKEN, pass --token-file, or run `score-tui --batch login`"  # noqa: S105 - advice, not a secret
@@ -100,13 +100,12 @@ def service_error(what: str, response: httpx.Response) -> TransferError:
 def network_error(what: str, error: httpx.HTTPError) -> TransferError:
     """The retryable error for a connection or timeout failure; a refused TLS certificate is
     not retried."""
-    refused = refused_certificate(error)
-    if refused is not None:
-        try:
-            origin = origin_of(str(error.request.url))
-        except RuntimeError:  # an error raised without its request
-            origin = "the server"
-        return CertificateRefused(certificate_message(origin, refused))
+    try:
+        url = str(error.request.url)
+    except RuntimeError:  # an error raised without its request
+        url = "the server"
+    if message := refusal_message(error, url):
+        return CertificateRefused(message)
     if isinstance(error, httpx.TimeoutException):
         return Stalled(f"{what}: no answer in time ({type(error).__name__})")
     return Retryable(f"{what}: cannot reach the server ({error or type(error).__name__})")

@@ -79,3 +79,10 @@ def certificate_message(origin: str, error: ssl.SSLCertVerificationError) -> str
     """One line: whose certificate, what is wrong with it, and how to trust it."""
     problem = error.verify_message or error.reason or "the certificate was refused"
     return f"cannot verify the TLS certificate of {origin}: {problem}. {CA_HINT}"
+
+
+def refusal_message(error: BaseException, url: str) -> str | None:
+    """The one-line message for a refused certificate behind `error`, a failed connection to
+    `url`; None if the certificate is not what failed."""
+    refused = refused_certificate(error)
+    return None if refused is None else certificate_message(origin_of(url), refused)

@@ -38,7 +38,7 @@ from score_tui.client.errors import (
     server_message,
 )
 from score_tui.client.score import USER_AGENT
-from score_tui.client.tls import certificate_message, origin_of, refused_certificate
+from score_tui.client.tls import refusal_message
 from score_tui.engine.bandwidth import BandwidthLimiter
 from score_tui.engine.hashing import hex_to_base64
 from score_tui.engine.part_job import OnBytes, PartJob, Stopped
@@ -108,9 +108,8 @@ class DataPlane:
                 f"{what}: no bytes moved for {self.stall_timeout:g} s; trying again"
             ) from None
         except (OSError, http.client.HTTPException) as error:
-            refused = refused_certificate(error)
-            if refused is not None:
-                raise CertificateRefused(certificate_message(origin_of(url), refused)) from None
+            if message := refusal_message(error, url):
+                raise CertificateRefused(message) from None
             raise Retryable(f"{what}: the connection failed ({_describe(error)})") from None
 
     # -- uploads -----------------------------------------------------------------------------

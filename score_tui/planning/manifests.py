@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 
 from score_tui.client.naming import is_uuid, object_id_from
-from score_tui.client.tls import certificate_message, origin_of, refused_certificate, tls_context
+from score_tui.client.tls import refusal_message, tls_context
 from score_tui.errors import ScoreTuiError
 
 UPLOAD_COLUMNS = ("object_id", "file_path", "md5")
@@ -33,12 +33,11 @@ def read_manifest(source: str, ca_file: str | None = None) -> str:
     certificates and `ca_file`)."""
     if source.startswith(("http://", "https://")):
         try:
-            verify = tls_context(ca_file)
+            verify = tls_context(ca_file)  # a redirect may lead to HTTPS
             response = httpx.get(source, timeout=60, follow_redirects=True, verify=verify)
         except httpx.HTTPError as exc:
-            refused = refused_certificate(exc)
-            if refused is not None:
-                raise ManifestError(certificate_message(origin_of(source), refused)) from None
+            if message := refusal_message(exc, source):
+                raise ManifestError(message) from None
             raise ManifestError(f"cannot fetch the manifest {source}: {exc}") from None
         if response.status_code != 200:
             raise ManifestError(f"cannot fetch the manifest {source}: HTTP {response.status_code}")

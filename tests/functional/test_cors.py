@@ -41,7 +41,8 @@ def start(broker_factory: BrokerFactory, tmp_path: Path) -> Any:
 
 
 def test_allowed_origin_preflight_is_answered_before_authorization(start: Any) -> None:
-    url = start([PORTAL, "http://localhost:3000"])
+    # Configured with capitals, as an admin may write it; browsers send origins in lower case.
+    url = start(["https://Portal.Example.org", "http://localhost:3000"])
     response = httpx.options(
         f"{url}/download/{uuid.uuid4()}", headers={"Origin": PORTAL, **PREFLIGHT}
     )

@@ -181,6 +181,10 @@ def test_unpublished_unknown_and_malformed_objects_are_not_found(seeded: Seeded)
             httpx.get(f"{base}/objects/{object_id}/access/{access_id(seeded)}", headers=admin),
             404,
         )
+    # Asked before the caller's rights, the answer tells an unpublished object from an unknown
+    # one by nothing but its id.
+    said = [httpx.get(f"{base}/objects/{i}").json()["msg"] for i in (draft, unknown)]
+    assert said[0].replace(draft, unknown) == said[1]
     wrong_access = f"{base}/objects/{seeded.ids['open.vcf.gz']}/access/ftp"
     assert_drs_error(httpx.get(wrong_access), 404)
     assert_drs_error(httpx.get(f"{base}/no-such-endpoint"), 404)

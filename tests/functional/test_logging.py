@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from score_broker.access_log import token_hash
+from score_broker.api.access_log import token_hash
 from tests.conftest import BrokerFactory
 from tests.support.broker import BrokerProcess
 from tests.support.score_client import ScoreClient

@@ -329,3 +329,15 @@ def test_workers_add_up_to_one_count(broker_factory: BrokerFactory, tmp_path: Pa
     wait_until(scraped_by_both, "each of the two workers to answer a scrape")
     broker.stop()
     assert not directory.exists(), "the metrics directory goes when the broker stops"
+
+
+def test_open_metrics_on_a_public_address_are_warned_about(
+    broker_factory: BrokerFactory, tmp_path: Path
+) -> None:
+    storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
+    open_broker = broker_factory(storage, host="0.0.0.0")
+    assert "/metrics is open to anyone who can reach 0.0.0.0" in open_broker.log_text()
+    guarded = broker_factory(storage, host="0.0.0.0", metrics_token="t")
+    local = broker_factory(storage)
+    for broker in (guarded, local):
+        assert "/metrics is open" not in broker.log_text()

@@ -8,16 +8,14 @@ refused; SIGTERM stops the server and every session cleanly.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.conftest import BrokerFactory
-from tests.support.broker import BrokerProcess
+from tests.support.broker import BrokerProcess, free_port
 from tests.support.browser import chromium, open_page, start_serving, wait_for_text
 from tests.support.tui import Tui
 from tests.support.waiting import wait_until
@@ -27,12 +25,6 @@ from tests.support.waiting import wait_until
 def broker(broker_factory: BrokerFactory, tmp_path: Path) -> BrokerProcess:
     storage = {"backend": "local", "local": {"directory": str(tmp_path / "store")}}
     return broker_factory(storage, song={"url": "embedded"})
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def descendants(pid: int) -> set[int]:
@@ -83,10 +75,6 @@ def test_the_queue_in_a_browser(broker: BrokerProcess, tmp_path: Path) -> None:
             first.focus(".xterm-helper-textarea")
             first.keyboard.press("a")
             wait_for_text(first, "Add download", "Object ids")
-            if os.environ.get("SCORE_TUI_BROWSER_SCREENSHOT"):
-                first.keyboard.press("Escape")
-                wait_for_text(first, "notes.txt")
-                first.screenshot(path=os.environ["SCORE_TUI_BROWSER_SCREENSHOT"])
 
             # Another site's script in the same browser, and DNS rebinding, are refused.
             upgrade = {"Connection": "Upgrade", "Upgrade": "websocket",
