@@ -94,8 +94,8 @@ async def reads(object_id: str, request: Request, svc: ServicesDep) -> JSONRespo
     try:
         query = parse_query(request.query_params)
         caller = await identity(request, svc)
-        svc.access.check_download(caller, object_id, exclude_urls=True)
-        entity = svc.access.published_entity(object_id)
+        known = svc.access.check_download(caller, object_id, exclude_urls=True)
+        entity = svc.access.published_entity(object_id, known)
         if entity is None:
             raise HtsgetError("NotFound", "htsget needs Song to find an object's index.")
         ticket = await svc.htsget.ticket(entity, query)

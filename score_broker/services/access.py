@@ -136,8 +136,11 @@ class AccessControl:
             metrics.refused("scope")
             raise Forbidden(UPLOAD_DENIED)
 
-    def check_download(self, identity: Identity | None, object_id: str, exclude_urls: bool) -> None:
-        """Raises Unauthorized, Forbidden, NotFound or InvalidRequest if no spec may be given."""
+    def check_download(
+        self, identity: Identity | None, object_id: str, exclude_urls: bool
+    ) -> Entity | None:
+        """Raises Unauthorized, Forbidden, NotFound or InvalidRequest if no spec may be given.
+        Returns the object's entity when one was read."""
         validation.object_id(object_id)
         entity = self.check_reader(identity, object_id)
         if not exclude_urls and self.metadata is not None and not self.legacy_mode:
@@ -150,6 +153,7 @@ class AccessControl:
                     "download URLs are only given for PUBLISHED analyses (use exclude-urls=true "
                     "to describe the object without URLs)."
                 )
+        return entity
 
     def check_reader(
         self, identity: Identity | None, object_id: str, entity: Entity | None = None
@@ -177,11 +181,11 @@ class AccessControl:
             raise InvalidRequest(f"Song gives object {object_id} the unknown access {access!r}.")
         return entity
 
-    def published_entity(self, object_id: str) -> Entity | None:
-        """The object's Song entity; NotFound unless Song knows it and its analysis is
-        PUBLISHED, InvalidRequest for a malformed id. None when the broker has no Song. The
-        NotFound is asked before the caller's rights, so it says the same for an unknown and an
-        unpublished object, and names no analysis."""
+    def published_entity(self, object_id: str, entity: Entity | None = None) -> Entity | None:
+        """The object's Song entity (`entity` when already read); NotFound unless Song knows it
+        and its analysis is PUBLISHED, InvalidRequest for a malformed id. None when the broker
+        has no Song. The NotFound may be asked before the caller's rights, so it says the same
+        for an unknown and an unpublished object, and names no analysis."""
         validation.object_id(object_id)
         if self.metadata is None:
             return None
@@ -190,7 +194,7 @@ class AccessControl:
             "are served."
         )
         try:
-            entity = self.metadata.entity(object_id)
+            entity = entity or self.metadata.entity(object_id)
         except NotFound:
             raise missing from None
         if self._state(entity) != "PUBLISHED":
